@@ -1,0 +1,90 @@
+import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError } from 'graphql';
+import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
+import { type Role, roleAtLeast } from '../src/auth/roles';
+import type { AppContext, AuthedContext } from '../src/context';
+
+/** Types the builder is parameterized with; resolvers import them from here. */
+export interface PesoTypes {
+  Context: AppContext;
+  AuthScopes: {
+    /** Any signed-in member or API key. */
+    authenticated: boolean;
+    /** At least this role in the viewer's organization. */
+    role: Role;
+    /** Signed in as a person (not an API key). */
+    member: boolean;
+  };
+  AuthContexts: {
+    authenticated: AuthedContext;
+    role: AuthedContext;
+    member: AuthedContext;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+    ID: { Input: string; Output: string | number };
+  };
+  DefaultFieldNullability: false;
+}
+
+export const builder = new SchemaBuilder<PesoTypes>({
+  plugins: [
+    ScopeAuthPlugin,
+    ErrorsPlugin,
+    ValidationPlugin,
+    RelayPlugin,
+    DataloaderPlugin,
+    ComplexityPlugin,
+  ],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      authenticated: ctx.viewer !== null,
+      member: ctx.viewer?.kind === 'USER',
+      role: (required: Role) => ctx.viewer !== null && roleAtLeast(ctx.viewer.role, required),
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      ctx.viewer
+        ? new GraphQLError(`Not allowed to access ${info.parentType.name}.${info.fieldName}.`, {
+            extensions: { code: 'FORBIDDEN' },
+          })
+        : new GraphQLError('Sign in first: send "Authorization: Bearer <token or API key>".', {
+            extensions: { code: 'UNAUTHENTICATED' },
+          }),
+  },
+  validation: {
+    validationError: (failure) => {
+      const issue = failure.issues[0];
+      const path = issue?.path
+        ?.map((part) => String(typeof part === 'object' ? part.key : part))
+        .join('.');
+      return new GraphQLError(path ? `${path}: ${issue?.message}` : (issue?.message ?? 'Invalid input.'), {
+        extensions: { code: 'BAD_USER_INPUT', field: path ?? null },
+      });
+    },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it is not visible to the caller.' },
+    nodesQueryOptions: { description: 'Fetches several objects by global ID, null for each one not visible.' },
+  },
+  complexity: {
+    defaultComplexity: 1,
+    defaultListMultiplier: 10,
+    limit: { complexity: 5000, depth: 12, breadth: 200 },
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('JSONObject', JSONObjectResolver);

@@ -1,0 +1,9 @@
+export const ROLES = ['OWNER', 'ADMIN', 'ANALYST', 'VIEWER'] as const;
+export type Role = (typeof ROLES)[number];
+
+const RANK: Record<Role, number> = { OWNER: 4, ADMIN: 3, ANALYST: 2, VIEWER: 1 };
+
+/** True when `role` is at least as powerful as `required`. */
+export function roleAtLeast(role: Role, required: Role): boolean {
+  return RANK[role] >= RANK[required];
+}

@@ -1,0 +1,44 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { UnauthenticatedError } from '../errors';
+
+export interface TokenClaims {
+  userId: string;
+  orgId: string;
+  expiresAt: Date;
+}
+
+const ISSUER = 'peso';
+
+function key(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+export async function signToken(
+  secret: string,
+  claims: { userId: string; orgId: string },
+  ttlSeconds: number,
+): Promise<{ token: string; expiresAt: Date }> {
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+  const token = await new SignJWT({ org: claims.orgId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.userId)
+    .setIssuer(ISSUER)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+    .sign(key(secret));
+  return { token, expiresAt };
+}
+
+/** Verifies a token's signature and expiry; any failure is an `UnauthenticatedError`. */
+export async function verifyToken(secret: string, token: string): Promise<TokenClaims> {
+  try {
+    const { payload } = await jwtVerify(token, key(secret), { issuer: ISSUER, algorithms: ['HS256'] });
+    if (typeof payload.sub !== 'string' || typeof payload.org !== 'string' || !payload.exp) {
+      throw new UnauthenticatedError('Invalid token.');
+    }
+    return { userId: payload.sub, orgId: payload.org, expiresAt: new Date(payload.exp * 1000) };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw new UnauthenticatedError('Token expired.');
+    throw new UnauthenticatedError('Invalid token.');
+  }
+}

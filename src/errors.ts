@@ -1,0 +1,40 @@
+/**
+ * Errors a caller is meant to read. Each carries a stable `code` that reaches clients as
+ * `extensions.code` (or as a typed error object where a field declares it); any other thrown
+ * error is a bug and is masked.
+ */
+export abstract class PesoError extends Error {
+  abstract readonly code: string;
+}
+
+/** The thing does not exist for this caller — including when it exists in another org. */
+export class NotFoundError extends PesoError {
+  readonly code = 'NOT_FOUND';
+  constructor(readonly entity: string) {
+    super(`${entity} not found.`);
+  }
+}
+
+/** An input value was wrong; `field` names which one. */
+export class InputError extends PesoError {
+  readonly code = 'BAD_USER_INPUT';
+  constructor(
+    message: string,
+    readonly field: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** The request conflicts with existing state (a taken email, the last owner, …). */
+export class ConflictError extends PesoError {
+  readonly code = 'CONFLICT';
+}
+
+export class UnauthenticatedError extends PesoError {
+  readonly code = 'UNAUTHENTICATED';
+}
+
+export class ForbiddenError extends PesoError {
+  readonly code = 'FORBIDDEN';
+}

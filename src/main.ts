@@ -1,0 +1,58 @@
+import { openDatabase } from '../db/client';
+import { seedDemoOrganization } from '../db/seed';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './log';
+import { startServer } from './server';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`peso: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase(config.database);
+  log.info({ database: config.database.kind }, 'database ready');
+
+  const demo = await seedDemoOrganization(database.db);
+  const server = await startServer({ config, database, log });
+
+  if (demo) {
+    process.stdout.write(
+      [
+        '',
+        'Peso created a demo organization. Sign in with (shown only this once):',
+        `  email:    ${demo.email}`,
+        `  password: ${demo.password}`,
+        `  API key:  ${demo.apiKey}`,
+        '',
+        `  curl -s ${server.url}/graphql -H 'content-type: application/json' \\`,
+        `    -H 'authorization: Bearer ${demo.apiKey}' -d '{"query":"{ viewer { id role } }"}'`,
+        '',
+      ].join('\n'),
+    );
+  }
+  process.stdout.write(`\nPeso is running: GraphiQL at ${server.url}/graphql\n\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await server.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`peso: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, maskError as defaultMaskError, type Plugin, useReadinessCheck } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Database } from '../db/client';
+import { schema } from '../schema/index';
+import { resolveViewer } from './auth/viewer';
+import type { Config } from './config';
+import { type AppContext, createContext } from './context';
+import { PesoError, UnauthenticatedError } from './errors';
+import type { Logger } from './log';
+
+export interface PesoServer {
+  http: Server;
+  /** Base URL the server listens on, e.g. `http://127.0.0.1:4000`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+const EXAMPLE_OPERATION = `# Welcome to Peso.
+# 1. Sign in: run the login mutation below with your email and password
+#    (npm start printed them on first start), or use the API key it printed.
+# 2. Put the token in the Headers tab: {"Authorization": "Bearer <token or API key>"}
+# 3. Run the Me query.
+
+mutation Login {
+  login(input: { email: "owner@demo.peso.local", password: "<password>" }) {
+    ... on AuthPayload { token expiresAt }
+    ... on Error { code message }
+  }
+}
+
+query Me {
+  viewer {
+    id
+    kind
+    role
+    user { name email }
+    organization { name }
+  }
+}
+`;
+
+/** Turns an expected service error into a GraphQL error with `extensions.code`; masks the rest. */
+function maskError(log: Logger) {
+  return (error: unknown, message: string, isDev?: boolean): Error => {
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    if (original instanceof PesoError) {
+      const located = error instanceof GraphQLError ? error : undefined;
+      return new GraphQLError(original.message, {
+        nodes: located?.nodes,
+        path: located?.path,
+        extensions: {
+          code: original.code,
+          ...('field' in original && original.field ? { field: original.field } : {}),
+        },
+      });
+    }
+    if (original instanceof GraphQLError) return original;
+    if (!(error instanceof GraphQLError && !error.originalError)) {
+      log.error({ err: original }, 'unexpected error');
+    }
+    return defaultMaskError(error, message, isDev);
+  };
+}
+
+function unauthenticated(error: unknown): never {
+  if (error instanceof UnauthenticatedError) {
+    throw new GraphQLError(error.message, {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+    });
+  }
+  throw error;
+}
+
+/** Tags each HTTP request with an id (taken from `x-request-id` when sent) and logs its outcome. */
+function useRequestLog(log: Logger, ids: WeakMap<Request, string>): Plugin {
+  const started = new WeakMap<Request, number>();
+  return {
+    onRequest({ request }) {
+      ids.set(request, request.headers.get('x-request-id')?.slice(0, 100) || randomUUID());
+      started.set(request, performance.now());
+    },
+    onResponse({ request, response }) {
+      const requestId = ids.get(request);
+      if (requestId) response.headers.set('x-request-id', requestId);
+      const url = new URL(request.url);
+      log.info(
+        {
+          requestId,
+          method: request.method,
+          path: url.pathname,
+          status: response.status,
+          ms: Math.round(performance.now() - (started.get(request) ?? performance.now())),
+        },
+        'request',
+      );
+    },
+  };
+}
+
+type WsConnectionParams = Record<string, unknown> & { authorization?: unknown };
+
+/**
+ * Starts Peso's HTTP server: GraphQL over HTTP and SSE with GraphiQL at `/graphql`, graphql-ws on
+ * the same port and path executing through yoga's own envelop pipeline, `/health` and `/ready`.
+ */
+export async function startServer(deps: {
+  config: Config;
+  database: Database;
+  log: Logger;
+  port?: number;
+  host?: string;
+}): Promise<PesoServer> {
+  const { config, database, log } = deps;
+  const requestIds = new WeakMap<Request, string>();
+  const contextDeps = { config, database, log };
+
+  const yoga = createYoga<{ connectionParams?: WsConnectionParams }, AppContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: { title: 'Peso GraphiQL', defaultQuery: EXAMPLE_OPERATION },
+    maskedErrors: { maskError: maskError(log) },
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error(args.map(String).join(' ')),
+    },
+    plugins: [
+      useRequestLog(log, requestIds),
+      useReadinessCheck({
+        endpoint: '/ready',
+        check: async () => {
+          try {
+            await database.ping();
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      }),
+    ],
+    context: async (initial) => {
+      const request = (initial as { request?: Request }).request;
+      const authorization =
+        request?.headers.get('authorization') ??
+        (typeof initial.connectionParams?.authorization === 'string'
+          ? initial.connectionParams.authorization
+          : null);
+      const requestId = request ? requestIds.get(request) : randomUUID();
+      return createContext(contextDeps, { authorization, requestId }).catch(unauthenticated);
+    },
+  });
+
+  const http = createServer(yoga);
+  const wss = new WebSocketServer({ server: http, path: yoga.graphqlEndpoint });
+  const credentials = new Map<WebSocket, string>();
+
+  const wsServer = useServer<WsConnectionParams, { credential?: string }>(
+    {
+      onConnect: async (ctx) => {
+        const authorization = ctx.connectionParams?.authorization;
+        if (authorization === undefined || authorization === null || authorization === '') return true;
+        if (typeof authorization !== 'string') return false;
+        try {
+          await resolveViewer(database.db, config.secret, authorization);
+        } catch {
+          return false;
+        }
+        credentials.set(ctx.extra.socket, authorization);
+        return true;
+      },
+      onClose: (ctx) => {
+        credentials.delete(ctx.extra.socket);
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          connectionParams: ctx.connectionParams,
+        });
+        let document: ReturnType<typeof enveloped.parse>;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        let contextValue: AppContext;
+        try {
+          contextValue = await enveloped.contextFactory();
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        return {
+          schema: enveloped.schema,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue,
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+      execute: (args: ExecutionArgs) =>
+        (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
+      subscribe: (args: ExecutionArgs) =>
+        (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+    },
+    wss,
+  );
+
+  // Credentials can stop being valid while a socket stays open (revoked key, expired token,
+  // removed member): re-check them on a timer and close such sockets with 4403.
+  const recheck = setInterval(async () => {
+    for (const [socket, authorization] of credentials) {
+      try {
+        await resolveViewer(database.db, config.secret, authorization);
+      } catch (error) {
+        if (!(error instanceof UnauthenticatedError)) continue;
+        credentials.delete(socket);
+        log.info({ reason: error.message }, 'closing websocket: credential no longer valid');
+        socket.close(4403, 'Forbidden');
+      }
+    }
+  }, config.authRecheckMs);
+  recheck.unref();
+
+  const port = deps.port ?? config.port;
+  const host = deps.host ?? config.host;
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const urlHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+
+  let closing: Promise<void> | null = null;
+  return {
+    http,
+    url: `http://${urlHost}:${address.port}`,
+    close: () => {
+      closing ??= (async () => {
+        clearInterval(recheck);
+        for (const socket of wss.clients) socket.close(1001, 'Going away');
+        await wsServer.dispose();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
