@@ -21,7 +21,8 @@ const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url))
 
 /** Opens the database named by the target and applies pending migrations. */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  const database = target.kind === 'pglite' ? await openPglite(target.dataDir) : openPostgres(target.url);
+  const database =
+    target.kind === 'pglite' ? await openPglite(target.dataDir) : openPostgres(target.url);
   try {
     if (database.kind === 'pglite') await migratePglite(database.db as never, { migrationsFolder });
     else await migratePostgres(database.db as never, { migrationsFolder });

@@ -27,10 +27,7 @@ export async function seedDemoOrganization(db: Db): Promise<DemoCredentials | nu
   const passwordHash = await hashPassword(password);
   const key = generateApiKey();
   return db.transaction(async (tx) => {
-    const [org] = await tx
-      .insert(organizations)
-      .values({ name: 'Demo', slug: 'demo' })
-      .returning();
+    const [org] = await tx.insert(organizations).values({ name: 'Demo', slug: 'demo' }).returning();
     const [user] = await tx
       .insert(users)
       .values({ email: DEMO_EMAIL, name: 'Demo Owner', passwordHash })

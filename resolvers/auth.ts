@@ -1,11 +1,11 @@
 /** Query.viewer · Query.apiKeys · Query.members · Mutation.signUp · Mutation.login · Mutation.createApiKey · Mutation.revokeApiKey · Mutation.inviteMember · Mutation.setMemberRole · Mutation.setMemberAttributes · Mutation.removeMember · Subscription.heartbeat */
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import { ROLES } from '../src/auth/roles';
+import { builder } from '../schema/builder';
+import type { ROLES } from '../src/auth/roles';
 import * as auth from '../src/auth/service';
 import type { Viewer } from '../src/auth/viewer';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
-import { builder } from '../schema/builder';
 
 export const RoleEnum = builder.enumType('Role', {
   description: 'A role in an organization; each includes the rights of those below it.',
@@ -41,12 +41,16 @@ export const OrganizationRef = builder.loadableNode('Organization', {
 export const UserRef = builder.loadableNode('User', {
   description: 'A person with an account.',
   id: { resolve: (user: auth.PublicUser) => user.id },
-  load: async (ids: string[], ctx) => (ctx.viewer ? auth.loadUsers(ctx.db, ctx.viewer.orgId, ids) : []),
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? auth.loadUsers(ctx.db, ctx.viewer.orgId, ids) : [],
   sort: (user) => user.id,
   fields: (t) => ({
     email: t.exposeString('email', { description: 'Sign-in email.' }),
     name: t.exposeString('name', { description: 'Display name.' }),
-    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the account was made.' }),
+    createdAt: t.expose('createdAt', {
+      type: 'DateTime',
+      description: 'When the account was made.',
+    }),
   }),
 });
 
@@ -91,7 +95,11 @@ export const ApiKeyRef = builder.loadableNode('ApiKey', {
       resolve: (k) => !k.revokedAt && (!k.expiresAt || k.expiresAt.getTime() > Date.now()),
     }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'Expiry.' }),
-    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true, description: 'Revocation.' }),
+    revokedAt: t.expose('revokedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Revocation.',
+    }),
     lastUsedAt: t.expose('lastUsedAt', {
       type: 'DateTime',
       nullable: true,
@@ -113,11 +121,26 @@ const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
     id: t.id({
       description: 'Global ID of the User or ApiKey behind the call.',
       resolve: (v) =>
-        v.kind === 'USER' ? encodeGlobalID('User', v.userId!) : encodeGlobalID('ApiKey', v.apiKeyId!),
+        v.kind === 'USER'
+          ? encodeGlobalID('User', v.userId!)
+          : encodeGlobalID('ApiKey', v.apiKeyId!),
     }),
-    kind: t.field({ type: ViewerKindEnum, description: 'How the caller signed in.', resolve: (v) => v.kind }),
-    role: t.field({ type: RoleEnum, description: 'Role in the organization.', resolve: (v) => v.role }),
-    user: t.field({ type: UserRef, nullable: true, description: 'The person, if any.', resolve: (v) => v.userId }),
+    kind: t.field({
+      type: ViewerKindEnum,
+      description: 'How the caller signed in.',
+      resolve: (v) => v.kind,
+    }),
+    role: t.field({
+      type: RoleEnum,
+      description: 'Role in the organization.',
+      resolve: (v) => v.role,
+    }),
+    user: t.field({
+      type: UserRef,
+      nullable: true,
+      description: 'The person, if any.',
+      resolve: (v) => v.userId,
+    }),
     apiKey: t.field({
       type: ApiKeyRef,
       nullable: true,
@@ -150,7 +173,10 @@ const AuthPayload = builder.objectRef<AuthPayloadShape>('AuthPayload').implement
   fields: (t) => ({
     token: t.exposeString('token', { description: 'Send as "Authorization: Bearer <token>".' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When the token expires.' }),
-    userId: t.id({ description: 'Global ID of the signed-in user.', resolve: (p) => encodeGlobalID('User', p.userId) }),
+    userId: t.id({
+      description: 'Global ID of the signed-in user.',
+      resolve: (p) => encodeGlobalID('User', p.userId),
+    }),
     organizationId: t.id({
       description: 'Global ID of the organization the token acts in.',
       resolve: (p) => encodeGlobalID('Organization', p.orgId),
@@ -171,14 +197,21 @@ const CreateApiKeyPayload = builder
   });
 
 const InviteMemberPayload = builder
-  .objectRef<{ membership: auth.Membership; temporaryPassword: string | null }>('InviteMemberPayload')
+  .objectRef<{ membership: auth.Membership; temporaryPassword: string | null }>(
+    'InviteMemberPayload',
+  )
   .implement({
     description: 'The new membership.',
     fields: (t) => ({
-      membership: t.field({ type: MembershipRef, description: 'The membership.', resolve: (p) => p.membership }),
+      membership: t.field({
+        type: MembershipRef,
+        description: 'The membership.',
+        resolve: (p) => p.membership,
+      }),
       temporaryPassword: t.exposeString('temporaryPassword', {
         nullable: true,
-        description: 'For a new account: its first password, shown once. Null if the account existed.',
+        description:
+          'For a new account: its first password, shown once. Null if the account existed.',
       }),
     }),
   });
@@ -191,16 +224,28 @@ const SignUpInput = builder.inputType('SignUpInput', {
   description: 'A new account and its organization.',
   fields: (t) => ({
     email: t.string({ required: true, validate: email, description: 'Sign-in email.' }),
-    password: t.string({ required: true, validate: password, description: 'At least 10 characters.' }),
+    password: t.string({
+      required: true,
+      validate: password,
+      description: 'At least 10 characters.',
+    }),
     name: t.string({ required: true, validate: name, description: 'Your name.' }),
-    organizationName: t.string({ required: true, validate: name, description: 'Name of the new organization.' }),
+    organizationName: t.string({
+      required: true,
+      validate: name,
+      description: 'Name of the new organization.',
+    }),
   }),
 });
 
 const LoginInput = builder.inputType('LoginInput', {
   description: 'Credentials.',
   fields: (t) => ({
-    email: t.string({ required: true, validate: z.string().max(254), description: 'Sign-in email.' }),
+    email: t.string({
+      required: true,
+      validate: z.string().max(254),
+      description: 'Sign-in email.',
+    }),
     password: t.string({ required: true, validate: z.string().max(256), description: 'Password.' }),
     organizationId: t.globalID({
       for: [OrganizationRef],
@@ -222,7 +267,11 @@ const InviteMemberInput = builder.inputType('InviteMemberInput', {
   description: 'Someone to add to the organization.',
   fields: (t) => ({
     email: t.string({ required: true, validate: email, description: 'Their email.' }),
-    name: t.string({ required: true, validate: name, description: 'Their name, for a new account.' }),
+    name: t.string({
+      required: true,
+      validate: name,
+      description: 'Their name, for a new account.',
+    }),
     role: t.field({ type: RoleEnum, required: true, description: 'Their role.' }),
   }),
 });
@@ -265,7 +314,11 @@ builder.mutationFields((t) => ({
     errors: { ...errorTypes, directResult: true },
     args: { input: t.arg({ type: LoginInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      auth.login(ctx, { email: input.email, password: input.password, orgId: input.organizationId?.id }),
+      auth.login(ctx, {
+        email: input.email,
+        password: input.password,
+        orgId: input.organizationId?.id,
+      }),
   }),
   createApiKey: t.withAuth({ $all: { member: true, role: 'ADMIN' } }).field({
     type: CreateApiKeyPayload,
@@ -326,13 +379,18 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-const Heartbeat = builder.objectRef<{ at: Date; role: (typeof ROLES)[number] }>('Heartbeat').implement({
-  description: 'A liveness tick.',
-  fields: (t) => ({
-    at: t.expose('at', { type: 'DateTime', description: 'Server time of the tick.' }),
-    role: t.expose('role', { type: RoleEnum, description: "The caller's role when the tick was sent." }),
-  }),
-});
+const Heartbeat = builder
+  .objectRef<{ at: Date; role: (typeof ROLES)[number] }>('Heartbeat')
+  .implement({
+    description: 'A liveness tick.',
+    fields: (t) => ({
+      at: t.expose('at', { type: 'DateTime', description: 'Server time of the tick.' }),
+      role: t.expose('role', {
+        type: RoleEnum,
+        description: "The caller's role when the tick was sent.",
+      }),
+    }),
+  });
 
 builder.subscriptionFields((t) => ({
   heartbeat: t.withAuth({ authenticated: true }).field({

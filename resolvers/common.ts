@@ -1,6 +1,7 @@
 /** Query · Mutation · Subscription roots (locked to signed-in callers) · the Error interface */
-import { ConflictError, InputError, NotFoundError, PesoError } from '../src/errors';
+
 import { builder } from '../schema/builder';
+import { ConflictError, InputError, NotFoundError, type PesoError } from '../src/errors';
 
 builder.queryType({
   description: 'Read access to Peso. Every field needs a signed-in caller.',

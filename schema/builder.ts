@@ -67,16 +67,24 @@ export const builder = new SchemaBuilder<PesoTypes>({
       const path = issue?.path
         ?.map((part) => String(typeof part === 'object' ? part.key : part))
         .join('.');
-      return new GraphQLError(path ? `${path}: ${issue?.message}` : (issue?.message ?? 'Invalid input.'), {
-        extensions: { code: 'BAD_USER_INPUT', field: path ?? null },
-      });
+      return new GraphQLError(
+        path ? `${path}: ${issue?.message}` : (issue?.message ?? 'Invalid input.'),
+        {
+          extensions: { code: 'BAD_USER_INPUT', field: path ?? null },
+        },
+      );
     },
   },
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it is not visible to the caller.' },
-    nodesQueryOptions: { description: 'Fetches several objects by global ID, null for each one not visible.' },
+    nodeQueryOptions: {
+      description:
+        'Fetches any object by its global ID; null when it is not visible to the caller.',
+    },
+    nodesQueryOptions: {
+      description: 'Fetches several objects by global ID, null for each one not visible.',
+    },
   },
   complexity: {
     defaultComplexity: 1,

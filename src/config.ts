@@ -36,7 +36,7 @@ const envSchema = z.object({
   PESO_JWT_TTL_SECONDS: z.coerce
     .number()
     .int()
-    .min(60)
+    .min(1)
     .max(60 * 60 * 24 * 30)
     .default(60 * 60 * 12),
   PESO_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(30_000).default(10_000),

@@ -20,5 +20,9 @@ const REDACT = [
 export type Logger = pino.Logger;
 
 export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'peso' } });
+  return pino({
+    level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: { service: 'peso' },
+  });
 }

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PothosValidationError } from '@pothos/core';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, maskError as defaultMaskError, type Plugin, useReadinessCheck } from 'graphql-yoga';
-import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  createYoga,
+  maskError as defaultMaskError,
+  type Plugin,
+  useReadinessCheck,
+} from 'graphql-yoga';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Database } from '../db/client';
 import { schema } from '../schema/index';
 import { resolveViewer } from './auth/viewer';
@@ -57,6 +63,15 @@ function maskError(log: Logger) {
           code: original.code,
           ...('field' in original && original.field ? { field: original.field } : {}),
         },
+      });
+    }
+    if (original instanceof PothosValidationError) {
+      // Pothos rejects malformed input it maps itself (global IDs of the wrong type, …).
+      const located = error instanceof GraphQLError ? error : undefined;
+      return new GraphQLError(original.message, {
+        nodes: located?.nodes,
+        path: located?.path,
+        extensions: { code: 'BAD_USER_INPUT' },
       });
     }
     if (original instanceof GraphQLError) return original;
@@ -166,7 +181,8 @@ export async function startServer(deps: {
     {
       onConnect: async (ctx) => {
         const authorization = ctx.connectionParams?.authorization;
-        if (authorization === undefined || authorization === null || authorization === '') return true;
+        if (authorization === undefined || authorization === null || authorization === '')
+          return true;
         if (typeof authorization !== 'string') return false;
         try {
           await resolveViewer(database.db, config.secret, authorization);

@@ -12,7 +12,13 @@ import {
   users,
 } from '../../db/schema/auth';
 import type { AuthedContext } from '../context';
-import { ConflictError, ForbiddenError, InputError, NotFoundError, UnauthenticatedError } from '../errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  InputError,
+  NotFoundError,
+  UnauthenticatedError,
+} from '../errors';
 import { generateApiKey } from './api-keys';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords';
 import { type Role, roleAtLeast } from './roles';
@@ -73,7 +79,8 @@ export async function signUp(
     );
     return { token, expiresAt, userId: user.id, orgId: org.id };
   } catch (error) {
-    if (isUniqueViolation(error)) throw new ConflictError('An account with this email already exists.');
+    if (isUniqueViolation(error))
+      throw new ConflictError('An account with this email already exists.');
     throw error;
   }
 }
@@ -114,7 +121,9 @@ export async function login(
 
 function assertCanGrant(ctx: AuthedContext, role: Role): void {
   if (!roleAtLeast(ctx.viewer.role, role)) {
-    throw new ForbiddenError(`A ${ctx.viewer.role} cannot grant the ${role} role.`);
+    throw new ForbiddenError(
+      `${article(ctx.viewer.role)} ${ctx.viewer.role} cannot grant the ${role} role.`,
+    );
   }
 }
 
@@ -200,7 +209,12 @@ export async function inviteMember(
         .where(eq(sql`lower(${users.email})`, input.email.toLowerCase()));
       const user =
         existing ??
-        (await tx.insert(users).values({ email: input.email, name: input.name, passwordHash }).returning())[0]!;
+        (
+          await tx
+            .insert(users)
+            .values({ email: input.email, name: input.name, passwordHash })
+            .returning()
+        )[0]!;
       const [membership] = await tx
         .insert(memberships)
         .values({ orgId: ctx.viewer.orgId, userId: user.id, role: input.role })
@@ -225,7 +239,9 @@ async function findMembership(ctx: AuthedContext, membershipId: string): Promise
 /** Refuses to touch a member more powerful than the viewer, or to leave the org without owner. */
 async function assertCanManage(ctx: AuthedContext, target: Membership, nextRole: Role | null) {
   if (!roleAtLeast(ctx.viewer.role, target.role)) {
-    throw new ForbiddenError(`A ${ctx.viewer.role} cannot change a ${target.role}.`);
+    throw new ForbiddenError(
+      `${article(ctx.viewer.role)} ${ctx.viewer.role} cannot change ${article(target.role).toLowerCase()} ${target.role}.`,
+    );
   }
   if (target.role === 'OWNER' && nextRole !== 'OWNER') {
     const [row] = await ctx.db
@@ -238,7 +254,8 @@ async function assertCanManage(ctx: AuthedContext, target: Membership, nextRole:
           ne(memberships.id, target.id),
         ),
       );
-    if (!row || row.owners === 0) throw new ConflictError('An organization needs at least one owner.');
+    if (!row || row.owners === 0)
+      throw new ConflictError('An organization needs at least one owner.');
   }
 }
 
@@ -293,7 +310,11 @@ export async function loadMemberships(db: Db, orgId: string, ids: readonly strin
 }
 
 /** Users are visible to an org when they are (or were made) members of it. */
-export async function loadUsers(db: Db, orgId: string, ids: readonly string[]): Promise<PublicUser[]> {
+export async function loadUsers(
+  db: Db,
+  orgId: string,
+  ids: readonly string[],
+): Promise<PublicUser[]> {
   return await db
     .select({ id: users.id, email: users.email, name: users.name, createdAt: users.createdAt })
     .from(users)
@@ -320,3 +341,7 @@ export function userMemberships(db: Db, userId: string): Promise<Membership[]> {
 export type PublicUser = Pick<User, 'id' | 'email' | 'name' | 'createdAt'>;
 
 export type { ApiKey, Membership, Organization };
+
+function article(role: Role): string {
+  return role === 'OWNER' || role === 'ADMIN' || role === 'ANALYST' ? 'An' : 'A';
+}

@@ -32,7 +32,10 @@ export async function signToken(
 /** Verifies a token's signature and expiry; any failure is an `UnauthenticatedError`. */
 export async function verifyToken(secret: string, token: string): Promise<TokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), { issuer: ISSUER, algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(token, key(secret), {
+      issuer: ISSUER,
+      algorithms: ['HS256'],
+    });
     if (typeof payload.sub !== 'string' || typeof payload.org !== 'string' || !payload.exp) {
       throw new UnauthenticatedError('Invalid token.');
     }

@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
-import { apiKeys, memberships } from '../../db/schema/auth';
 import type { Db } from '../../db/client';
+import { apiKeys, memberships } from '../../db/schema/auth';
 import { UnauthenticatedError } from '../errors';
 import { isApiKeyFormat, parseApiKey, secretMatches } from './api-keys';
 import type { Role } from './roles';
@@ -79,7 +79,10 @@ async function viewerFromApiKey(db: Db, credential: string): Promise<Viewer> {
         eq(apiKeys.id, key.id),
         or(
           isNull(apiKeys.lastUsedAt),
-          lt(apiKeys.lastUsedAt, sql`now() - make_interval(secs => ${LAST_USED_RESOLUTION_SECONDS})`),
+          lt(
+            apiKeys.lastUsedAt,
+            sql`now() - make_interval(secs => ${LAST_USED_RESOLUTION_SECONDS})`,
+          ),
         ),
       ),
     );

@@ -1,0 +1,38 @@
+import { serverAudits } from 'graphql-http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/server';
+
+/**
+ * GraphQL-over-HTTP conformance: every audit of `graphql-http` runs against the real server.
+ * The audits send anonymous operations such as `{ __typename }`, which must work without a
+ * credential even though every Query field requires one.
+ */
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('GraphQL over HTTP audits', () => {
+  // The URL is read lazily, when each audit runs: the server does not exist while tests are collected.
+  for (const audit of serverAudits({ url: () => server.graphqlUrl, fetchFn: fetch })) {
+    it(`${audit.id} ${audit.name}`, async () => {
+      const result = await audit.fn();
+      const reason = result.status === 'ok' ? '' : `${result.status}: ${result.reason}`;
+      expect(result.status, reason).not.toBe('error');
+    });
+  }
+});
+
+describe('anonymous access', () => {
+  it('answers { __typename } without a credential', async () => {
+    const res = await server.gql('{ __typename }');
+    expect(res.status).toBe(200);
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toEqual({ __typename: 'Query' });
+  });
+});

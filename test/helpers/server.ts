@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { type Client, createClient } from 'graphql-ws';
+import postgres from 'postgres';
+import WebSocket from 'ws';
+import { type Database, openDatabase } from '../../db/client';
+import { type Config, loadConfig } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { type PesoServer, startServer } from '../../src/server';
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  data?: T | null;
+  errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, any> }>;
+}
+
+export interface TestServer {
+  url: string;
+  graphqlUrl: string;
+  database: Database;
+  config: Config;
+  server: PesoServer;
+  /** POSTs an operation; `auth` is a token or API key sent as a Bearer credential. */
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    auth?: string | null,
+  ): Promise<GraphQLResponse<T>>;
+  /** A graphql-ws client; `authorization` goes in the connection_init payload. */
+  ws(authorization?: string, onClose?: (code: number) => void): Client;
+  close(): Promise<void>;
+}
+
+/** Which database the suite runs against: PGlite unless `TEST_DATABASE_URL` is set. */
+export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+/**
+ * Starts a real server on a random port over a fresh database: ephemeral PGlite, or with
+ * `TEST_DATABASE_URL` a new PostgreSQL database dropped again by `close()`.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  let dropDatabase: (() => Promise<void>) | null = null;
+  let databaseUrl = 'memory://';
+  const base = process.env.TEST_DATABASE_URL;
+  if (base) {
+    const name = `peso_test_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(base, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropDatabase = async () => {
+      const again = postgres(base, { max: 1, onnotice: () => {} });
+      await again.unsafe(`drop database if exists ${name} with (force)`);
+      await again.end();
+    };
+  }
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    PESO_SECRET: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PESO_DEMO: 'off',
+    ...env,
+  });
+  const database = await openDatabase(config.database);
+  const server = await startServer({
+    config,
+    database,
+    log: createLogger(config.logLevel),
+    port: 0,
+    host: '127.0.0.1',
+  });
+  const graphqlUrl = `${server.url}/graphql`;
+  const clients: Client[] = [];
+
+  return {
+    url: server.url,
+    graphqlUrl,
+    database,
+    config,
+    server,
+    async gql(query, variables, auth) {
+      const response = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+        },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as GraphQLResponse<any>;
+      return { ...body, status: response.status };
+    },
+    ws(authorization, onClose) {
+      const client = createClient({
+        url: graphqlUrl.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        connectionParams: authorization ? { authorization: `Bearer ${authorization}` } : {},
+        retryAttempts: 0,
+        lazy: false,
+        onNonLazyError: () => {},
+        on: { closed: (event) => onClose?.((event as { code: number }).code) },
+      });
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await server.close();
+      await database.close();
+      await dropDatabase?.();
+    },
+  };
+}
+
+/** Collects events of one subscription until it completes or errors. */
+export function subscribe<T = any>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
+  const events: T[] = [];
+  const errors: unknown[] = [];
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => events.push(value as T),
+      error: (error) => {
+        errors.push(error);
+        resolveDone();
+      },
+      complete: () => resolveDone(),
+    },
+  );
+  return { events, errors, done, dispose };
+}
+
+export const SIGN_UP = /* GraphQL */ `
+  mutation SignUp($input: SignUpInput!) {
+    signUp(input: $input) {
+      __typename
+      ... on AuthPayload { token expiresAt userId organizationId }
+      ... on Error { code message }
+    }
+  }
+`;
+
+/** Signs up a new person with their own organization; returns their token and IDs. */
+export async function signUpOwner(server: TestServer, label = 'owner') {
+  const email = `${label}-${randomBytes(4).toString('hex')}@example.com`;
+  const password = 'correct horse battery';
+  const res = await server.gql(SIGN_UP, {
+    input: { email, password, name: label, organizationName: `${label} org` },
+  });
+  const payload = res.data?.signUp;
+  if (payload?.__typename !== 'AuthPayload')
+    throw new Error(`signUp failed: ${JSON.stringify(res)}`);
+  return {
+    email,
+    password,
+    token: payload.token as string,
+    userId: payload.userId as string,
+    organizationId: payload.organizationId as string,
+  };
+}
