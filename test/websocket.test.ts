@@ -63,12 +63,17 @@ const LOGIN = /* GraphQL */ `
 `;
 
 /** Polls `check` until it returns something truthy; fails after `timeoutMs`. */
-async function waitFor<T>(check: () => T | null | undefined | false, what: string, timeoutMs = 5000) {
+async function waitFor<T>(
+  check: () => T | null | undefined | false,
+  what: string,
+  timeoutMs = 5000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -84,7 +89,10 @@ function connect(server: TestServer, credential?: string) {
 async function wsExecute(client: Client, query: string, variables: Record<string, unknown> = {}) {
   const sub = subscribe(client, query, variables);
   await sub.done;
-  return { result: sub.events[0] as { data?: any; errors?: any[] } | undefined, errors: sub.errors };
+  return {
+    result: sub.events[0] as { data?: any; errors?: any[] } | undefined,
+    errors: sub.errors,
+  };
 }
 
 function codesOf(errors: Array<{ extensions?: Record<string, unknown> }> | undefined) {
@@ -94,7 +102,8 @@ function codesOf(errors: Array<{ extensions?: Record<string, unknown> }> | undef
 async function createApiKey(server: TestServer, ownerToken: string, role = 'VIEWER') {
   const res = await server.gql(CREATE_API_KEY, { input: { name: 'partner', role } }, ownerToken);
   const payload = res.data?.createApiKey;
-  if (payload?.__typename !== 'CreateApiKeyPayload') throw new Error(`createApiKey: ${JSON.stringify(res)}`);
+  if (payload?.__typename !== 'CreateApiKeyPayload')
+    throw new Error(`createApiKey: ${JSON.stringify(res)}`);
   return { secret: payload.secret as string, id: payload.apiKey.id as string };
 }
 
@@ -241,7 +250,10 @@ describe('another organization', () => {
       { input: { email: other.email, name: 'other', role: 'VIEWER' } },
       owner.token,
     );
-    expect(invited.data?.inviteMember).toMatchObject({ __typename: 'InviteMemberPayload', temporaryPassword: null });
+    expect(invited.data?.inviteMember).toMatchObject({
+      __typename: 'InviteMemberPayload',
+      temporaryPassword: null,
+    });
 
     // With the token for their own organization they are its OWNER and see nothing of the first one.
     const { client } = connect(server, other.token);
@@ -254,7 +266,9 @@ describe('another organization', () => {
       'query ($id: ID!) { viewer { organization { id } } node(id: $id) { id } }',
       { id: owner.organizationId },
     );
-    expect(result).toEqual({ data: { viewer: { organization: { id: other.organizationId } }, node: null } });
+    expect(result).toEqual({
+      data: { viewer: { organization: { id: other.organizationId } }, node: null },
+    });
 
     // Acting in the first organization, their heartbeat carries their role there: VIEWER.
     const login = await server.gql(LOGIN, {
@@ -327,8 +341,15 @@ describe('credentials that stop being valid while the socket is open', () => {
     const ownerSub = subscribe(ownerSocket.client, HEARTBEAT);
     await waitFor(() => ownerSub.events.length >= 1, "the owner's heartbeat");
 
-    const removed = await server.gql(REMOVE_MEMBER, { membershipId: payload.membership.id }, owner.token);
-    expect(removed.data?.removeMember).toEqual({ __typename: 'Membership', id: payload.membership.id });
+    const removed = await server.gql(
+      REMOVE_MEMBER,
+      { membershipId: payload.membership.id },
+      owner.token,
+    );
+    expect(removed.data?.removeMember).toEqual({
+      __typename: 'Membership',
+      id: payload.membership.id,
+    });
 
     await waitFor(() => closes.length > 0, 'the socket to close', 3000);
     expect(closes).toEqual([4403]);

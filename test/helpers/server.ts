@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type Client, createClient } from 'graphql-ws';
-import postgres from 'postgres';
 import WebSocket from 'ws';
 import { type Database, openDatabase } from '../../db/client';
+import { scratchDatabase } from '../../db/scratch';
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { type PesoServer, startServer } from '../../src/server';
@@ -38,25 +38,9 @@ export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
  * `TEST_DATABASE_URL` a new PostgreSQL database dropped again by `close()`.
  */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  let dropDatabase: (() => Promise<void>) | null = null;
-  let databaseUrl = 'memory://';
-  const base = process.env.TEST_DATABASE_URL;
-  if (base) {
-    const name = `peso_test_${randomBytes(6).toString('hex')}`;
-    const admin = postgres(base, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const again = postgres(base, { max: 1, onnotice: () => {} });
-      await again.unsafe(`drop database if exists ${name} with (force)`);
-      await again.end();
-    };
-  }
+  const scratch = await scratchDatabase(process.env.TEST_DATABASE_URL);
   const config = loadConfig({
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: scratch.url,
     PESO_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PESO_DEMO: 'off',
@@ -109,7 +93,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await Promise.all(clients.map((c) => c.dispose()));
       await server.close();
       await database.close();
-      await dropDatabase?.();
+      await scratch.drop();
     },
   };
 }

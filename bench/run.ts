@@ -1,0 +1,17 @@
+/**
+ * Runs the benchmarks named on the command line (default: all) and prints, for each, the ratio of
+ * Peso's path to a hand-written baseline run in the same process.
+ * Usage: npm run bench [-- viewer]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
+ */
+import { benchViewer } from './viewer';
+
+const benches: Record<string, () => Promise<void>> = { viewer: benchViewer };
+const selected = process.argv.slice(2).filter((a) => a !== '--');
+for (const name of selected.length ? selected : Object.keys(benches)) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown benchmark: ${name} (have: ${Object.keys(benches).join(', ')})`);
+    process.exit(1);
+  }
+  await bench();
+}
