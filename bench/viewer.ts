@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { openDatabase } from '../db/client';
 import { apiKeys, memberships } from '../db/schema/auth';
+import { scratchDatabase } from '../db/scratch';
 import { seedDemoOrganization } from '../db/seed';
 import { parseApiKey } from '../src/auth/api-keys';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { startServer } from '../src/server';
-import { scratchDatabase } from '../db/scratch';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
 
@@ -26,7 +26,11 @@ async function time(rounds: number, fn: () => Promise<unknown>) {
   }
   const total = performance.now() - start;
   samples.sort((a, b) => a - b);
-  return { perSecond: (rounds / total) * 1000, p50: percentile(samples, 50), p99: percentile(samples, 99) };
+  return {
+    perSecond: (rounds / total) * 1000,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+  };
 }
 
 /**
@@ -43,7 +47,13 @@ export async function benchViewer(): Promise<void> {
   });
   const database = await openDatabase(config.database);
   const demo = (await seedDemoOrganization(database.db))!;
-  const server = await startServer({ config, database, log: createLogger('silent'), port: 0, host: '127.0.0.1' });
+  const server = await startServer({
+    config,
+    database,
+    log: createLogger('silent'),
+    port: 0,
+    host: '127.0.0.1',
+  });
   const body = JSON.stringify({ query: '{ viewer { id role } }' });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${demo.apiKey}` };
   const prefix = parseApiKey(demo.apiKey)!.prefix;
@@ -62,7 +72,11 @@ export async function benchViewer(): Promise<void> {
 
   const fmt = (n: number) => n.toFixed(2);
   console.log(`viewer (${database.kind}, ${ROUNDS} sequential requests)`);
-  console.log(`  GraphQL over HTTP: ${graphql.perSecond.toFixed(0)} req/s, p50 ${fmt(graphql.p50)} ms, p99 ${fmt(graphql.p99)} ms`);
-  console.log(`  direct SQL:        ${baseline.perSecond.toFixed(0)} req/s, p50 ${fmt(baseline.p50)} ms, p99 ${fmt(baseline.p99)} ms`);
+  console.log(
+    `  GraphQL over HTTP: ${graphql.perSecond.toFixed(0)} req/s, p50 ${fmt(graphql.p50)} ms, p99 ${fmt(graphql.p99)} ms`,
+  );
+  console.log(
+    `  direct SQL:        ${baseline.perSecond.toFixed(0)} req/s, p50 ${fmt(baseline.p50)} ms, p99 ${fmt(baseline.p99)} ms`,
+  );
   console.log(`  ratio (GraphQL p50 / SQL p50): ${fmt(graphql.p50 / baseline.p50)}`);
 }

@@ -74,7 +74,7 @@ function maskError(log: Logger) {
         extensions: { code: 'BAD_USER_INPUT' },
       });
     }
-    if (original instanceof GraphQLError) return original;
+    if (original instanceof GraphQLError) return error instanceof GraphQLError ? error : original;
     if (!(error instanceof GraphQLError && !error.originalError)) {
       log.error({ err: original }, 'unexpected error');
     }
@@ -175,7 +175,8 @@ export async function startServer(deps: {
 
   const http = createServer(yoga);
   const wss = new WebSocketServer({ server: http, path: yoga.graphqlEndpoint });
-  const credentials = new Map<WebSocket, string>();
+  /** Open sockets with their credential and the role it had, to notice revocation or change. */
+  const credentials = new Map<WebSocket, { authorization: string; role: string }>();
 
   const wsServer = useServer<WsConnectionParams, { credential?: string }>(
     {
@@ -184,12 +185,14 @@ export async function startServer(deps: {
         if (authorization === undefined || authorization === null || authorization === '')
           return true;
         if (typeof authorization !== 'string') return false;
+        let role: string;
         try {
-          await resolveViewer(database.db, config.secret, authorization);
+          role = (await resolveViewer(database.db, config.secret, authorization))!.role;
         } catch {
           return false;
         }
-        credentials.set(ctx.extra.socket, authorization);
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        credentials.set(ctx.extra.socket, { authorization, role });
         return true;
       },
       onClose: (ctx) => {
@@ -237,17 +240,22 @@ export async function startServer(deps: {
   );
 
   // Credentials can stop being valid while a socket stays open (revoked key, expired token,
-  // removed member): re-check them on a timer and close such sockets with 4403.
+  // removed member) or change role: re-check them on a timer and close such sockets with 4403,
+  // so no subscription keeps streaming under rights the caller no longer has.
   const recheck = setInterval(async () => {
-    for (const [socket, authorization] of credentials) {
+    for (const [socket, { authorization, role }] of credentials) {
+      let reason: string | null = null;
       try {
-        await resolveViewer(database.db, config.secret, authorization);
+        const viewer = await resolveViewer(database.db, config.secret, authorization);
+        if (viewer?.role !== role) reason = 'role changed';
       } catch (error) {
         if (!(error instanceof UnauthenticatedError)) continue;
-        credentials.delete(socket);
-        log.info({ reason: error.message }, 'closing websocket: credential no longer valid');
-        socket.close(4403, 'Forbidden');
+        reason = error.message;
       }
+      if (reason === null) continue;
+      credentials.delete(socket);
+      log.info({ reason }, 'closing websocket: credential no longer valid');
+      socket.close(4403, 'Forbidden');
     }
   }, config.authRecheckMs);
   recheck.unref();

@@ -357,4 +357,29 @@ describe('credentials that stop being valid while the socket is open', () => {
     expect(ownerSocket.closes).toEqual([]);
     ownerSub.dispose();
   });
+  it("closes the socket with 4403 when the member's role changes", async () => {
+    const email = `ws-demoted-${Date.now()}@example.com`;
+    const invited = await server.gql(
+      INVITE_MEMBER,
+      { input: { email, name: 'demoted', role: 'ANALYST' } },
+      owner.token,
+    );
+    const payload = invited.data?.inviteMember;
+    const login = await server.gql(LOGIN, {
+      input: { email, password: payload.temporaryPassword },
+    });
+    const { client, closes } = connect(server, login.data!.login.token);
+    const sub = subscribe(client, HEARTBEAT);
+    await waitFor(() => sub.events.length >= 1, 'a heartbeat');
+    expect(sub.events[0].data.heartbeat.role).toBe('ANALYST');
+    const demoted = await server.gql(
+      'mutation($id: ID!) { setMemberRole(membershipId: $id, role: VIEWER) { __typename } }',
+      { id: payload.membership.id },
+      owner.token,
+    );
+    expect(demoted.data?.setMemberRole.__typename).toBe('Membership');
+    await waitFor(() => closes.length > 0, 'the socket to close', 3000);
+    expect(closes).toEqual([4403]);
+    expect(sub.events.every((e) => e.data.heartbeat.role === 'ANALYST')).toBe(true);
+  });
 });

@@ -1,0 +1,91 @@
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { organizations, users } from './auth';
+import { createdAt, id, updatedAt } from './common';
+
+export const columnTypeEnum = pgEnum('column_type', [
+  'INTEGER',
+  'FLOAT',
+  'BOOLEAN',
+  'DATE',
+  'TIMESTAMP',
+  'STRING',
+  'CATEGORY',
+]);
+export const sensitivityEnum = pgEnum('sensitivity', ['NONE', 'PII', 'SECRET']);
+
+export const datasets = pgTable(
+  'datasets',
+  {
+    id: id(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    tags: text('tags').array().notNull().default([]),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('datasets_org_name_idx').on(t.orgId, t.name),
+    index('datasets_created_by_idx').on(t.createdBy),
+  ],
+);
+export type Dataset = typeof datasets.$inferSelect;
+export type NewDataset = typeof datasets.$inferInsert;
+
+/** An immutable, fully loaded version; its rows live in the typed table `tableName`. */
+export const datasetVersions = pgTable(
+  'dataset_versions',
+  {
+    id: id(),
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    rowCount: bigint('row_count', { mode: 'number' }).notNull(),
+    byteSize: bigint('byte_size', { mode: 'number' }).notNull(),
+    checksum: text('checksum').notNull(),
+    source: text('source').notNull(),
+    tableName: text('table_name').notNull().unique(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('dataset_versions_dataset_number_idx').on(t.datasetId, t.number),
+    index('dataset_versions_created_by_idx').on(t.createdBy),
+  ],
+);
+export type DatasetVersion = typeof datasetVersions.$inferSelect;
+export type NewDatasetVersion = typeof datasetVersions.$inferInsert;
+
+export const datasetColumns = pgTable(
+  'dataset_columns',
+  {
+    id: id(),
+    versionId: uuid('version_id')
+      .notNull()
+      .references(() => datasetVersions.id, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    name: text('name').notNull(),
+    type: columnTypeEnum('type').notNull(),
+    nullable: boolean('nullable').notNull(),
+    sensitivity: sensitivityEnum('sensitivity').notNull(),
+    piiKind: text('pii_kind'),
+    distinctEstimate: bigint('distinct_estimate', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('dataset_columns_version_position_idx').on(t.versionId, t.position)],
+);
+export type DatasetColumn = typeof datasetColumns.$inferSelect;
+export type NewDatasetColumn = typeof datasetColumns.$inferInsert;

@@ -1,0 +1,282 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import {
+  type Dataset,
+  type DatasetColumn,
+  type DatasetVersion,
+  datasetColumns,
+  datasets,
+  datasetVersions,
+} from '../../db/schema/datasets';
+import type { AppContext, AuthedContext } from '../context';
+import { ConflictError, InputError, NotFoundError } from '../errors';
+import { type ColumnType, createConverter, createInferrer, pgTypeFor } from './infer';
+import { type FileFormat, parseFile, type RawRow } from './parse';
+import { createPiiDetector } from './pii';
+import { withLoadTransaction } from './storage';
+
+export type Sensitivity = 'NONE' | 'PII' | 'SECRET';
+
+export interface UploadOptions {
+  format?: FileFormat | null;
+  delimiter?: string | null;
+  header?: boolean | null;
+  typeOverrides?: Array<{ column: string; type: ColumnType }> | null;
+  sensitivityOverrides?: Array<{ column: string; sensitivity: Sensitivity }> | null;
+}
+
+/** Rows buffered before the column types are fixed and loading starts. */
+const SAMPLE_ROWS = 10_000;
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
+
+export async function createDataset(
+  ctx: AuthedContext,
+  input: { name: string; description?: string | null; tags?: string[] | null },
+): Promise<Dataset> {
+  try {
+    const [dataset] = await ctx.db
+      .insert(datasets)
+      .values({
+        orgId: ctx.viewer.orgId,
+        name: input.name,
+        description: input.description ?? '',
+        tags: input.tags ?? [],
+        createdBy: ctx.viewer.userId,
+      })
+      .returning();
+    return dataset!;
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new ConflictError(`A dataset named "${input.name}" exists.`);
+    throw error;
+  }
+}
+
+export async function findDataset(ctx: AuthedContext, datasetId: string): Promise<Dataset> {
+  const [dataset] = await ctx.db
+    .select()
+    .from(datasets)
+    .where(and(eq(datasets.id, datasetId), eq(datasets.orgId, ctx.viewer.orgId)));
+  if (!dataset) throw new NotFoundError('Dataset');
+  return dataset;
+}
+
+/** The format named by the caller, else guessed from the file name; CSV by default. */
+export function formatFor(filename: string, format: FileFormat | null | undefined): FileFormat {
+  if (format) return format;
+  const ext = filename.toLowerCase().split('.').pop();
+  if (ext === 'tsv' || ext === 'tab') return 'TSV';
+  if (ext === 'json') return 'JSON';
+  if (ext === 'ndjson' || ext === 'jsonl') return 'NDJSON';
+  return 'CSV';
+}
+
+async function* tap(source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof createHash>) {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+/**
+ * Streams a file into a new immutable version: parse, infer types from a bounded sample, detect
+ * PII, then COPY every row (validated and converted) into a typed table — all in one
+ * transaction, so a bad row anywhere leaves no version, table or row behind.
+ */
+export async function uploadVersion(
+  ctx: AuthedContext,
+  input: {
+    datasetId: string;
+    filename: string;
+    source: AsyncIterable<Uint8Array>;
+    options?: UploadOptions | null;
+  },
+): Promise<DatasetVersion> {
+  const dataset = await findDataset(ctx, input.datasetId);
+  const options = input.options ?? {};
+  const format = formatFor(input.filename, options.format);
+  const hash = createHash('sha256');
+  const parsed = await parseFile(tap(input.source, hash), {
+    format,
+    delimiter: options.delimiter ?? undefined,
+    header: options.header ?? true,
+    maxBytes: ctx.config.maxUploadBytes,
+  });
+  const known = new Set(parsed.columns);
+  for (const o of [...(options.typeOverrides ?? []), ...(options.sensitivityOverrides ?? [])]) {
+    if (!known.has(o.column))
+      throw new InputError(`No column named "${o.column}" in the file.`, 'options');
+  }
+  const overrides = Object.fromEntries(
+    (options.typeOverrides ?? []).map((o) => [o.column, o.type]),
+  );
+  const inferrer = createInferrer(parsed.columns, { sampleSize: SAMPLE_ROWS, overrides });
+  const pii = createPiiDetector(parsed.columns);
+  const rows = parsed.rows[Symbol.asyncIterator]();
+  const sample: RawRow[][] = [];
+  let exhausted = false;
+  while (inferrer.sampled < SAMPLE_ROWS) {
+    const next = await rows.next();
+    if (next.done) {
+      exhausted = true;
+      break;
+    }
+    inferrer.observe(next.value);
+    pii.observe(next.value);
+    sample.push(next.value);
+  }
+  const sampled = inferrer.finish();
+  const sensitivityOverride = new Map(
+    (options.sensitivityOverrides ?? []).map((o) => [o.column, o.sensitivity]),
+  );
+  const provisional = pii.finish(sampled);
+  const hidden = new Set(
+    sampled
+      .filter(
+        (c, i) =>
+          (sensitivityOverride.get(c.name) ?? (provisional[i]?.kind ? 'PII' : 'NONE')) !== 'NONE',
+      )
+      .map((c) => c.name),
+  );
+  const converter = createConverter(sampled, { hideValuesFor: hidden });
+  const versionId = randomUUID();
+  const table = `dsv_${versionId.replaceAll('-', '')}`;
+
+  return withLoadTransaction(ctx.database, async (tx) => {
+    await tx.exec('select id from datasets where id = $1 for update', [dataset.id]);
+    const [latest] = await tx.exec(
+      'select coalesce(max(number), 0)::int as n from dataset_versions where dataset_id = $1',
+      [dataset.id],
+    );
+    const number = Number(latest?.n ?? 0) + 1;
+    const columnsSql = sampled.map((c, i) => `c${i} ${pgTypeFor(c.type)}`).join(', ');
+    await tx.exec(`create table ${table} (${columnsSql})`);
+    for (const batch of sample) await tx.copy(table, converter.convertBatch(batch));
+    if (!exhausted) {
+      for (let next = await rows.next(); !next.done; next = await rows.next()) {
+        inferrer.observe(next.value);
+        await tx.copy(table, converter.convertBatch(next.value));
+      }
+    }
+    await tx.endCopy();
+    const final = inferrer.finish();
+    const kinds = pii.finish(final);
+    const stats = parsed.stats();
+    const [version] = await tx.exec(
+      `insert into dataset_versions
+         (id, dataset_id, number, row_count, byte_size, checksum, source, table_name, created_by)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
+      [
+        versionId,
+        dataset.id,
+        number,
+        stats.rows,
+        stats.bytes,
+        hash.digest('hex'),
+        `${format}: ${input.filename}`.slice(0, 300),
+        table,
+        ctx.viewer.userId,
+      ],
+    );
+    for (const [i, column] of final.entries()) {
+      const kind = kinds[i]?.kind ?? null;
+      await tx.exec(
+        `insert into dataset_columns
+           (version_id, position, name, type, nullable, sensitivity, pii_kind, distinct_estimate)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          version!.id,
+          i,
+          column.name,
+          column.type,
+          column.nullable,
+          sensitivityOverride.get(column.name) ?? (kind ? 'PII' : 'NONE'),
+          kind,
+          column.distinctEstimate,
+        ],
+      );
+    }
+    await tx.exec('update datasets set updated_at = now() where id = $1', [dataset.id]);
+    ctx.log.info({ datasetId: dataset.id, versionId, rows: stats.rows }, 'dataset version loaded');
+    const [loaded] = await ctx.db
+      .select()
+      .from(datasetVersions)
+      .where(eq(datasetVersions.id, versionId));
+    return (
+      loaded ?? {
+        id: versionId,
+        datasetId: dataset.id,
+        number,
+        rowCount: stats.rows,
+        byteSize: stats.bytes,
+        checksum: '',
+        source: format,
+        tableName: table,
+        createdBy: ctx.viewer.userId,
+        createdAt: new Date(),
+      }
+    );
+  });
+}
+
+export async function listDatasets(ctx: AuthedContext, page: { limit: number; offset: number }) {
+  return ctx.db
+    .select()
+    .from(datasets)
+    .where(eq(datasets.orgId, ctx.viewer.orgId))
+    .orderBy(asc(datasets.name), asc(datasets.id))
+    .limit(page.limit)
+    .offset(page.offset);
+}
+
+export async function loadDatasets(db: Db, orgId: string, ids: readonly string[]) {
+  return db
+    .select()
+    .from(datasets)
+    .where(and(inArray(datasets.id, [...ids]), eq(datasets.orgId, orgId)));
+}
+
+/** Versions visible from `orgId`, by id. */
+export async function loadVersions(db: Db, orgId: string, ids: readonly string[]) {
+  const rows = await db
+    .select({ version: datasetVersions })
+    .from(datasetVersions)
+    .innerJoin(datasets, eq(datasets.id, datasetVersions.datasetId))
+    .where(and(inArray(datasetVersions.id, [...ids]), eq(datasets.orgId, orgId)));
+  return rows.map((r) => r.version);
+}
+
+/** Latest version of each dataset (datasets without versions are absent). */
+export async function latestVersions(db: Db, datasetIds: readonly string[]) {
+  const rows = await db
+    .selectDistinctOn([datasetVersions.datasetId])
+    .from(datasetVersions)
+    .where(inArray(datasetVersions.datasetId, [...datasetIds]))
+    .orderBy(datasetVersions.datasetId, desc(datasetVersions.number));
+  return rows;
+}
+
+export async function versionsOf(db: Db, datasetIds: readonly string[]) {
+  return db
+    .select()
+    .from(datasetVersions)
+    .where(inArray(datasetVersions.datasetId, [...datasetIds]))
+    .orderBy(desc(datasetVersions.number));
+}
+
+export async function columnsOf(db: Db, versionIds: readonly string[]): Promise<DatasetColumn[]> {
+  return db
+    .select()
+    .from(datasetColumns)
+    .where(inArray(datasetColumns.versionId, [...versionIds]))
+    .orderBy(asc(datasetColumns.position));
+}
+
+export type { AppContext, Dataset, DatasetColumn, DatasetVersion };

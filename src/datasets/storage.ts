@@ -1,0 +1,69 @@
+import type { Database } from '../../db/client';
+
+/** Raw access inside one transaction: statements, and COPY of CSV text into a table. */
+export interface LoadTransaction {
+  exec(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
+  /** Appends CSV text (COPY csv format) to `table`; call repeatedly, then `endCopy`. */
+  copy(table: string, csv: string): Promise<void>;
+  endCopy(): Promise<void>;
+}
+
+/**
+ * Runs `work` in one transaction with COPY available on both drivers: PGlite loads each chunk
+ * from a blob; postgres.js streams all chunks through one `COPY … FROM STDIN`. Any throw rolls
+ * everything back, including tables created inside.
+ */
+export async function withLoadTransaction<T>(
+  database: Database,
+  work: (tx: LoadTransaction) => Promise<T>,
+): Promise<T> {
+  if (database.kind === 'pglite') {
+    return database.pglite.transaction(async (tx) =>
+      work({
+        exec: async (sql, params) => (await tx.query<Record<string, unknown>>(sql, params)).rows,
+        copy: async (table, csv) => {
+          await tx.query(`copy ${table} from '/dev/blob' with (format csv)`, [], {
+            blob: new Blob([csv]),
+          });
+        },
+        endCopy: async () => {},
+      }),
+    );
+  }
+  return database.sql.begin(async (tx) => {
+    let stream: NodeJS.WritableStream | null = null;
+    let finished: Promise<void> | null = null;
+    try {
+      return await work({
+        exec: async (sql, params) =>
+          (await tx.unsafe(sql, (params ?? []) as never[])) as unknown as Array<
+            Record<string, unknown>
+          >,
+        copy: async (table, csv) => {
+          if (!stream) {
+            const writable = await tx
+              .unsafe(`copy ${table} from stdin with (format csv)`)
+              .writable();
+            stream = writable;
+            finished = new Promise<void>((resolve, reject) => {
+              writable.on('finish', resolve);
+              writable.on('error', reject);
+            });
+          }
+          if (!stream.write(csv)) {
+            await new Promise<void>((resolve) => stream!.once('drain', () => resolve()));
+          }
+        },
+        endCopy: async () => {
+          if (!stream) return;
+          stream.end();
+          await finished;
+          stream = null;
+        },
+      });
+    } catch (error) {
+      (stream as unknown as { destroy?: (e: unknown) => void } | null)?.destroy?.(error);
+      throw error;
+    }
+  }) as Promise<T>;
+}
