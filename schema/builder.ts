@@ -31,6 +31,7 @@ export interface PesoTypes {
     JSON: { Input: unknown; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     ID: { Input: string; Output: string | number };
+    File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
 }
@@ -96,3 +97,16 @@ export const builder = new SchemaBuilder<PesoTypes>({
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
 builder.addScalarType('JSONObject', JSONObjectResolver);
+builder.scalarType('File', {
+  description: 'A file sent as a GraphQL multipart request part (input only).',
+  serialize: () => {
+    throw new GraphQLError('File is an input-only scalar.');
+  },
+  parseValue: (value) => {
+    // yoga hands over a WHATWG File, which may be a ponyfill rather than Node's own class.
+    if (value && typeof (value as File).stream === 'function') return value as File;
+    throw new GraphQLError('Expected a file upload (GraphQL multipart request).', {
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+  },
+});

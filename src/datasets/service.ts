@@ -149,7 +149,7 @@ export async function uploadVersion(
   const versionId = randomUUID();
   const table = `dsv_${versionId.replaceAll('-', '')}`;
 
-  return withLoadTransaction(ctx.database, async (tx) => {
+  await withLoadTransaction(ctx.database, async (tx) => {
     await tx.exec('select id from datasets where id = $1 for update', [dataset.id]);
     const [latest] = await tx.exec(
       'select coalesce(max(number), 0)::int as n from dataset_versions where dataset_id = $1',
@@ -205,25 +205,13 @@ export async function uploadVersion(
     }
     await tx.exec('update datasets set updated_at = now() where id = $1', [dataset.id]);
     ctx.log.info({ datasetId: dataset.id, versionId, rows: stats.rows }, 'dataset version loaded');
-    const [loaded] = await ctx.db
-      .select()
-      .from(datasetVersions)
-      .where(eq(datasetVersions.id, versionId));
-    return (
-      loaded ?? {
-        id: versionId,
-        datasetId: dataset.id,
-        number,
-        rowCount: stats.rows,
-        byteSize: stats.bytes,
-        checksum: '',
-        source: format,
-        tableName: table,
-        createdBy: ctx.viewer.userId,
-        createdAt: new Date(),
-      }
-    );
   });
+  // Read back outside the transaction: PGlite has one connection, and the transaction holds it.
+  const [loaded] = await ctx.db
+    .select()
+    .from(datasetVersions)
+    .where(eq(datasetVersions.id, versionId));
+  return loaded!;
 }
 
 export async function listDatasets(ctx: AuthedContext, page: { limit: number; offset: number }) {

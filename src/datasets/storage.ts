@@ -49,6 +49,8 @@ export async function withLoadTransaction<T>(
               writable.on('finish', resolve);
               writable.on('error', reject);
             });
+            // Awaited in endCopy; on abort nobody awaits it, and the transaction's error wins.
+            finished.catch(() => {});
           }
           if (!stream.write(csv)) {
             await new Promise<void>((resolve) => stream!.once('drain', () => resolve()));

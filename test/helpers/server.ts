@@ -25,6 +25,13 @@ export interface TestServer {
     variables?: Record<string, unknown>,
     auth?: string | null,
   ): Promise<GraphQLResponse<T>>;
+  /** Sends an operation as a GraphQL multipart request with `file` as the `$file` variable. */
+  upload<T = Record<string, any>>(
+    query: string,
+    variables: Record<string, unknown>,
+    file: { name: string; content: string | Uint8Array },
+    auth?: string | null,
+  ): Promise<GraphQLResponse<T>>;
   /** A graphql-ws client; `authorization` goes in the connection_init payload. */
   ws(authorization?: string, onClose?: (code: number) => void): Client;
   close(): Promise<void>;
@@ -72,6 +79,19 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
           ...(auth ? { authorization: `Bearer ${auth}` } : {}),
         },
         body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as GraphQLResponse<any>;
+      return { ...body, status: response.status };
+    },
+    async upload(query, variables, file, auth) {
+      const form = new FormData();
+      form.set('operations', JSON.stringify({ query, variables: { ...variables, file: null } }));
+      form.set('map', JSON.stringify({ 0: ['variables.file'] }));
+      form.set('0', new Blob([file.content as BlobPart]), file.name);
+      const response = await fetch(graphqlUrl, {
+        method: 'POST',
+        headers: auth ? { authorization: `Bearer ${auth}` } : {},
+        body: form,
       });
       const body = (await response.json()) as GraphQLResponse<any>;
       return { ...body, status: response.status };

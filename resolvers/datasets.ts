@@ -1,0 +1,240 @@
+/** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion */
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import { z } from 'zod';
+import { builder } from '../schema/builder';
+import { COLUMN_TYPES } from '../src/datasets/infer';
+import { DatasetInputError } from '../src/datasets/input-error';
+import * as ds from '../src/datasets/service';
+import { ConflictError, InputError, NotFoundError } from '../src/errors';
+import { UserRef } from './auth';
+import { ErrorInterface } from './common';
+
+const ColumnTypeEnum = builder.enumType('ColumnType', {
+  description: 'Storage type of a dataset column.',
+  values: COLUMN_TYPES,
+});
+
+const SensitivityEnum = builder.enumType('Sensitivity', {
+  description: 'How sensitive a column is; the access gate masks PII and SECRET columns.',
+  values: {
+    NONE: { description: 'Not sensitive.' },
+    PII: { description: 'Personal data: masked for roles below ADMIN by default.' },
+    SECRET: { description: 'Never shown in clear below ADMIN.' },
+  } as const,
+});
+
+const FileFormatEnum = builder.enumType('FileFormat', {
+  description: 'Format of an uploaded file.',
+  values: {
+    CSV: { description: 'Comma-separated values with a header row (RFC 4180).' },
+    TSV: { description: 'Tab-separated values.' },
+    JSON: { description: 'A JSON array of objects.' },
+    NDJSON: { description: 'One JSON object per line.' },
+  } as const,
+});
+
+builder.objectType(DatasetInputError, {
+  name: 'DatasetInputError',
+  description: 'The uploaded file could not be loaded; nothing was stored.',
+  interfaces: [ErrorInterface],
+  isTypeOf: (value) => value instanceof DatasetInputError,
+  fields: (t) => ({
+    reason: t.exposeString('reason', { description: 'What kind of problem, e.g. RAGGED_ROW.' }),
+    line: t.int({
+      nullable: true,
+      description: 'Line of the file (1-based, header included).',
+      resolve: (e) => e.line ?? null,
+    }),
+    column: t.string({
+      nullable: true,
+      description: 'Column at fault.',
+      resolve: (e) => e.column ?? null,
+    }),
+  }),
+});
+
+const ColumnRef = builder.objectRef<ds.DatasetColumn>('Column').implement({
+  description: 'A column of a dataset version.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Column name from the file.' }),
+    position: t.exposeInt('position', { description: 'Zero-based position.' }),
+    type: t.expose('type', { type: ColumnTypeEnum, description: 'Storage type.' }),
+    nullable: t.exposeBoolean('nullable', { description: 'Whether any value is missing.' }),
+    sensitivity: t.expose('sensitivity', { type: SensitivityEnum, description: 'Sensitivity.' }),
+    piiKind: t.exposeString('piiKind', {
+      nullable: true,
+      description: 'Detected kind of personal data (EMAIL, PHONE, …), if any.',
+    }),
+    distinctEstimate: t.exposeFloat('distinctEstimate', {
+      description: 'Distinct non-null values (exact to 4096, then estimated within ~2%).',
+    }),
+  }),
+});
+
+export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
+  description: 'An immutable, fully loaded version of a dataset.',
+  id: { resolve: (v: ds.DatasetVersion) => v.id },
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? ds.loadVersions(ctx.db, ctx.viewer.orgId, ids) : [],
+  sort: (v) => v.id,
+  fields: (t) => ({
+    number: t.exposeInt('number', { description: 'Version number, from 1.' }),
+    rowCount: t.exposeFloat('rowCount', { description: 'Rows loaded.' }),
+    byteSize: t.exposeFloat('byteSize', { description: 'Size of the uploaded file in bytes.' }),
+    checksum: t.exposeString('checksum', { description: 'SHA-256 of the uploaded bytes.' }),
+    source: t.exposeString('source', { description: 'Format and file name it came from.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was loaded.' }),
+    createdBy: t.field({
+      type: UserRef,
+      nullable: true,
+      description: 'Who uploaded it.',
+      resolve: (v) => v.createdBy,
+    }),
+    columns: t.loadableGroup({
+      type: ColumnRef,
+      description: 'Columns in file order.',
+      load: (ids: string[], ctx) => ds.columnsOf(ctx.db, ids),
+      group: (column) => column.versionId,
+      resolve: (v) => v.id,
+    }),
+  }),
+});
+
+export const DatasetRef = builder.loadableNode('Dataset', {
+  description: 'A named table of data with immutable versions.',
+  id: { resolve: (d: ds.Dataset) => d.id },
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? ds.loadDatasets(ctx.db, ctx.viewer.orgId, ids) : [],
+  sort: (d) => d.id,
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Unique name within the organization.' }),
+    description: t.exposeString('description', { description: 'What the data is.' }),
+    tags: t.exposeStringList('tags', { description: 'Free-form labels.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last change or upload.' }),
+    createdBy: t.field({
+      type: UserRef,
+      nullable: true,
+      description: 'Who created it.',
+      resolve: (d) => d.createdBy,
+    }),
+    currentVersion: t.loadable({
+      type: DatasetVersionRef,
+      nullable: true,
+      description: 'The newest version; null before the first upload.',
+      load: async (ids: string[], ctx) => {
+        const latest = await ds.latestVersions(ctx.db, ids);
+        const byDataset = new Map(latest.map((v) => [v.datasetId, v]));
+        return ids.map((id) => byDataset.get(id) ?? null);
+      },
+      resolve: (d) => d.id,
+    }),
+    versions: t.loadableGroup({
+      type: DatasetVersionRef,
+      description: 'All versions, newest first.',
+      load: (ids: string[], ctx) => ds.versionsOf(ctx.db, ids),
+      group: (v) => (v as ds.DatasetVersion).datasetId,
+      resolve: (d) => d.id,
+    }),
+  }),
+});
+
+const name = z.string().trim().min(1, { message: 'must not be empty' }).max(200);
+
+const CreateDatasetInput = builder.inputType('CreateDatasetInput', {
+  description: 'A new, empty dataset.',
+  fields: (t) => ({
+    name: t.string({
+      required: true,
+      validate: name,
+      description: 'Unique within the organization.',
+    }),
+    description: t.string({ validate: z.string().max(5000), description: 'What the data is.' }),
+    tags: t.stringList({ validate: z.array(z.string().max(100)).max(50), description: 'Labels.' }),
+  }),
+});
+
+const TypeOverrideInput = builder.inputType('ColumnTypeOverride', {
+  description: 'Forces the type of one column.',
+  fields: (t) => ({
+    column: t.string({ required: true, description: 'Column name as in the file.' }),
+    type: t.field({ type: ColumnTypeEnum, required: true, description: 'Type to use.' }),
+  }),
+});
+
+const SensitivityOverrideInput = builder.inputType('ColumnSensitivityOverride', {
+  description: 'Sets the sensitivity of one column instead of the detected one.',
+  fields: (t) => ({
+    column: t.string({ required: true, description: 'Column name as in the file.' }),
+    sensitivity: t.field({ type: SensitivityEnum, required: true, description: 'Sensitivity.' }),
+  }),
+});
+
+const UploadOptionsInput = builder.inputType('UploadOptions', {
+  description: 'How to read an uploaded file.',
+  fields: (t) => ({
+    format: t.field({
+      type: FileFormatEnum,
+      description: 'Default: from the file name, else CSV.',
+    }),
+    delimiter: t.string({
+      validate: z.string().length(1, { message: 'must be one character' }),
+      description: 'Field delimiter for CSV (default ",") or TSV (default tab).',
+    }),
+    header: t.boolean({ description: 'First row names the columns (default true).' }),
+    typeOverrides: t.field({
+      type: [TypeOverrideInput],
+      description: 'Types that win over inference.',
+    }),
+    sensitivityOverrides: t.field({
+      type: [SensitivityOverrideInput],
+      description: 'Sensitivities that win over PII detection.',
+    }),
+  }),
+});
+
+const errors = { types: [InputError, ConflictError, NotFoundError, DatasetInputError] };
+
+builder.queryFields((t) => ({
+  datasets: t.withAuth({ authenticated: true }).connection({
+    type: DatasetRef,
+    description: "The organization's datasets, by name.",
+    resolve: (_root, args, ctx) =>
+      resolveOffsetConnection({ args }, (page) => ds.listDatasets(ctx, page)),
+  }),
+  dataset: t.withAuth({ authenticated: true }).field({
+    type: DatasetRef,
+    nullable: true,
+    description: 'One dataset by ID; null when not visible.',
+    args: { id: t.arg.globalID({ for: [DatasetRef], required: true }) },
+    resolve: (_root, { id }) => id.id,
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createDataset: t.withAuth({ role: 'ANALYST' }).field({
+    type: DatasetRef,
+    description: 'Creates an empty dataset (analysts and up).',
+    errors: { ...errors, directResult: true },
+    args: { input: t.arg({ type: CreateDatasetInput, required: true }) },
+    resolve: (_root, { input }, ctx) => ds.createDataset(ctx, input),
+  }),
+  uploadDatasetVersion: t.withAuth({ role: 'ANALYST' }).field({
+    type: DatasetVersionRef,
+    description:
+      'Loads a CSV, TSV, JSON or NDJSON file (GraphQL multipart request) as a new version. All or nothing: a bad row anywhere leaves no version behind.',
+    errors: { ...errors, directResult: true },
+    args: {
+      datasetId: t.arg.globalID({ for: [DatasetRef], required: true }),
+      file: t.arg({ type: 'File', required: true }),
+      options: t.arg({ type: UploadOptionsInput }),
+    },
+    resolve: (_root, args, ctx) =>
+      ds.uploadVersion(ctx, {
+        datasetId: args.datasetId.id,
+        filename: args.file.name ?? 'upload',
+        source: args.file.stream() as unknown as AsyncIterable<Uint8Array>,
+        options: args.options,
+      }),
+  }),
+}));

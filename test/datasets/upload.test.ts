@@ -1,0 +1,192 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUpOwner, startTestServer, type TestServer } from '../helpers/server';
+import { vegaFile } from './sources';
+
+const vega = vegaFile;
+
+const CREATE = /* GraphQL */ `
+  mutation($input: CreateDatasetInput!) {
+    createDataset(input: $input) { __typename ... on Dataset { id name } ... on Error { code message } }
+  }
+`;
+const UPLOAD = /* GraphQL */ `
+  mutation($datasetId: ID!, $file: File!, $options: UploadOptions) {
+    uploadDatasetVersion(datasetId: $datasetId, file: $file, options: $options) {
+      __typename
+      ... on DatasetVersion {
+        id number rowCount checksum
+        columns { name type nullable sensitivity piiKind distinctEstimate }
+      }
+      ... on DatasetInputError { code message reason line column }
+      ... on Error { code message }
+    }
+  }
+`;
+
+let server: TestServer;
+let owner: Awaited<ReturnType<typeof signUpOwner>>;
+
+async function createDataset(name: string, token = owner.token): Promise<string> {
+  const res = await server.gql(CREATE, { input: { name } }, token);
+  expect(res.data?.createDataset.__typename, JSON.stringify(res)).toBe('Dataset');
+  return res.data!.createDataset.id;
+}
+
+async function storedTables(): Promise<number> {
+  const result = await server.database.db.execute(
+    sql`select count(*)::int as n from information_schema.tables where table_name like 'dsv_%'`,
+  );
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
+    n: number;
+  }>;
+  return Number(rows[0]!.n);
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  owner = await signUpOwner(server, 'data');
+});
+afterAll(() => server?.close());
+
+describe('uploadDatasetVersion', () => {
+  it('loads penguins.json into typed storage with the real row count and types', async () => {
+    const id = await createDataset('penguins');
+    const res = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'penguins.json', content: vega('penguins.json') },
+      owner.token,
+    );
+    const version = res.data?.uploadDatasetVersion;
+    expect(version?.__typename, JSON.stringify(res)).toBe('DatasetVersion');
+    expect(version).toMatchObject({ number: 1, rowCount: 344 });
+    const types = Object.fromEntries(version.columns.map((c: any) => [c.name, c.type]));
+    expect(types).toMatchObject({
+      Species: 'CATEGORY',
+      Island: 'CATEGORY',
+      'Body Mass (g)': 'INTEGER',
+    });
+    expect(version.columns.every((c: any) => c.sensitivity === 'NONE')).toBe(true);
+
+    const again = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'penguins.json', content: vega('penguins.json') },
+      owner.token,
+    );
+    expect(again.data?.uploadDatasetVersion).toMatchObject({
+      number: 2,
+      checksum: version.checksum,
+    });
+    const listed = await server.gql(
+      'query($id: ID!) { dataset(id: $id) { currentVersion { number } versions { number } } }',
+      { id },
+      owner.token,
+    );
+    expect(listed.data?.dataset).toEqual({
+      currentVersion: { number: 2 },
+      versions: [{ number: 2 }, { number: 1 }],
+    });
+  });
+
+  it('loads seattle-weather.csv and marks an email column as PII', async () => {
+    const id = await createDataset('weather');
+    const res = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'seattle-weather.csv', content: vega('seattle-weather.csv') },
+      owner.token,
+    );
+    expect(res.data?.uploadDatasetVersion).toMatchObject({ rowCount: 1461 });
+    const contacts = await createDataset('contacts');
+    const csv = `name,email,spend\n${Array.from({ length: 20 }, (_, i) => `n${i},user${i}@example.com,${i}.5`).join('\n')}\n`;
+    const up = await server.upload(
+      UPLOAD,
+      { datasetId: contacts },
+      { name: 'contacts.csv', content: csv },
+      owner.token,
+    );
+    const email = up.data?.uploadDatasetVersion.columns.find((c: any) => c.name === 'email');
+    expect(email).toMatchObject({ type: 'STRING', sensitivity: 'PII', piiKind: 'EMAIL' });
+  });
+
+  it('rejects a bad row with its line and column and leaves nothing behind', async () => {
+    const id = await createDataset('broken');
+    const before = await storedTables();
+    const rows = Array.from({ length: 12_000 }, (_, i) => `${i},${i * 2}`);
+    rows[11_500] = '11500,not-a-number';
+    const res = await server.upload(
+      UPLOAD,
+      { datasetId: id, options: { typeOverrides: [{ column: 'b', type: 'INTEGER' }] } },
+      { name: 'broken.csv', content: `a,b\n${rows.join('\n')}\n` },
+      owner.token,
+    );
+    expect(res.data?.uploadDatasetVersion).toMatchObject({
+      __typename: 'DatasetInputError',
+      code: 'BAD_USER_INPUT',
+      reason: 'BAD_VALUE',
+      line: 11_502,
+      column: 'b',
+    });
+    expect(await storedTables()).toBe(before);
+    const listed = await server.gql(
+      'query($id: ID!) { dataset(id: $id) { versions { number } } }',
+      { id },
+      owner.token,
+    );
+    expect(listed.data?.dataset.versions).toEqual([]);
+  });
+
+  it.each([
+    ['an empty file', '', 'EMPTY_FILE'],
+    ['a ragged row', 'a,b\n1,2\n3\n', 'RAGGED_ROW'],
+    ['a broken quote', 'a,b\n1,"2\n', 'UNTERMINATED_QUOTE'],
+    ['duplicate columns', 'a,A\n1,2\n', 'DUPLICATE_COLUMN'],
+  ])('rejects %s', async (_label, content, reason) => {
+    const id = await createDataset(`bad-${reason}`);
+    const res = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'bad.csv', content },
+      owner.token,
+    );
+    expect(res.data?.uploadDatasetVersion).toMatchObject({
+      __typename: 'DatasetInputError',
+      reason,
+    });
+  });
+
+  it('refuses VIEWERs and hides datasets from other organizations', async () => {
+    const id = await createDataset('private');
+    const outsider = await signUpOwner(server, 'outsider');
+    const res = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'x.csv', content: 'a\n1\n' },
+      outsider.token,
+    );
+    expect(res.data?.uploadDatasetVersion).toMatchObject({ __typename: 'NotFoundError' });
+    const read = await server.gql(
+      'query($id: ID!) { dataset(id: $id) { name } }',
+      { id },
+      outsider.token,
+    );
+    expect(read.data?.dataset).toBeNull();
+    const list = await server.gql('{ datasets { edges { node { name } } } }', {}, outsider.token);
+    expect(list.data?.datasets.edges).toEqual([]);
+    const key = await server.gql(
+      'mutation { createApiKey(input: { name: "v", role: VIEWER }) { ... on CreateApiKeyPayload { secret } } }',
+      {},
+      owner.token,
+    );
+    const viewer = key.data?.createApiKey.secret;
+    const denied = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'x.csv', content: 'a\n1\n' },
+      viewer,
+    );
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
