@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { count } from 'drizzle-orm';
 import { generateApiKey } from '../src/auth/api-keys';
 import { hashPassword } from '../src/auth/passwords';
+import type { AuthedContext } from '../src/context';
+import { createDataset, uploadVersion } from '../src/datasets/service';
 import type { Db } from './client';
 import { apiKeys, memberships, organizations, users } from './schema/auth';
+import type { DatasetVersion } from './schema/datasets';
 
 export interface DemoCredentials {
   orgId: string;
@@ -43,4 +49,46 @@ export async function seedDemoOrganization(db: Db): Promise<DemoCredentials | nu
     });
     return { orgId: org!.id, userId: user!.id, email: DEMO_EMAIL, password, apiKey: key.key };
   });
+}
+
+/** Real datasets shipped by the `vega-datasets` package, loaded into the demo organization. */
+export const DEMO_DATASETS = [
+  {
+    name: 'penguins',
+    file: 'penguins.json',
+    description: 'Palmer Archipelago penguin measurements.',
+  },
+  { name: 'cars', file: 'cars.json', description: 'Fuel economy and specs of 1970s–80s cars.' },
+  {
+    name: 'seattle-weather',
+    file: 'seattle-weather.csv',
+    description: 'Daily Seattle weather, 2012–2015.',
+  },
+  { name: 'stocks', file: 'stocks.csv', description: 'Monthly prices of five tech stocks.' },
+  {
+    name: 'flights-200k',
+    file: 'flights-200k.json',
+    description: '200,000 US flights: delay, distance and time of day.',
+  },
+] as const;
+
+/** Loads the demo datasets through the same upload path users take, as the demo owner. */
+export async function seedDemoDatasets(ctx: AuthedContext): Promise<DatasetVersion[]> {
+  const dataDir = join(createRequire(import.meta.url).resolve('vega-datasets'), '../../data');
+  const versions: DatasetVersion[] = [];
+  for (const demo of DEMO_DATASETS) {
+    const dataset = await createDataset(ctx, {
+      name: demo.name,
+      description: demo.description,
+      tags: ['demo', 'vega-datasets'],
+    });
+    versions.push(
+      await uploadVersion(ctx, {
+        datasetId: dataset.id,
+        filename: demo.file,
+        source: createReadStream(join(dataDir, demo.file)),
+      }),
+    );
+  }
+  return versions;
 }

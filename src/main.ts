@@ -1,5 +1,5 @@
 import { openDatabase } from '../db/client';
-import { seedDemoOrganization } from '../db/seed';
+import { seedDemoDatasets, seedDemoOrganization } from '../db/seed';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './log';
 import { startServer } from './server';
@@ -20,6 +20,31 @@ async function main(): Promise<void> {
   log.info({ database: config.database.kind }, 'database ready');
 
   const demo = await seedDemoOrganization(database.db);
+  if (demo && config.demo) {
+    const started = performance.now();
+    const versions = await seedDemoDatasets({
+      db: database.db,
+      database,
+      config,
+      log,
+      requestId: 'demo-seed',
+      viewer: {
+        kind: 'USER',
+        orgId: demo.orgId,
+        role: 'OWNER',
+        userId: demo.userId,
+        apiKeyId: null,
+        membershipId: null,
+        attributes: {},
+        expiresAt: null,
+      },
+    });
+    const rows = versions.reduce((sum, v) => sum + v.rowCount, 0);
+    log.info(
+      { datasets: versions.length, rows, ms: Math.round(performance.now() - started) },
+      'demo datasets loaded',
+    );
+  }
   const server = await startServer({ config, database, log });
 
   if (demo) {
