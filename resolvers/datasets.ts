@@ -1,7 +1,8 @@
-/** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion */
+/** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion · Mutation.updateDataset · Mutation.deleteDataset · Mutation.setColumnSensitivity */
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { builder } from '../schema/builder';
+import { diffVersions } from '../src/datasets/diff';
 import { COLUMN_TYPES } from '../src/datasets/infer';
 import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
@@ -71,6 +72,45 @@ const ColumnRef = builder.objectRef<ds.DatasetColumn>('Column').implement({
   }),
 });
 
+const RetypedColumn = builder
+  .objectRef<{ name: string; from: ds.DatasetColumn['type']; to: ds.DatasetColumn['type'] }>(
+    'RetypedColumn',
+  )
+  .implement({
+    description: 'A column whose type changed between two versions.',
+    fields: (t) => ({
+      name: t.exposeString('name', { description: 'Column name.' }),
+      from: t.expose('from', { type: ColumnTypeEnum, description: 'Type in the other version.' }),
+      to: t.expose('to', { type: ColumnTypeEnum, description: 'Type in this version.' }),
+    }),
+  });
+
+const VersionDiff = builder
+  .objectRef<ReturnType<typeof diffVersions<ds.DatasetColumn>>>('VersionDiff')
+  .implement({
+    description: 'How a version differs from another one.',
+    fields: (t) => ({
+      addedColumns: t.field({
+        type: [ColumnRef],
+        description: 'Only in this version.',
+        resolve: (d) => d.added,
+      }),
+      removedColumns: t.field({
+        type: [ColumnRef],
+        description: 'Only in the other version.',
+        resolve: (d) => d.removed,
+      }),
+      retypedColumns: t.field({
+        type: [RetypedColumn],
+        description: 'In both, with another type.',
+        resolve: (d) => d.retyped,
+      }),
+      rowCountChange: t.exposeFloat('rowCountChange', {
+        description: 'Rows in this version minus rows in the other.',
+      }),
+    }),
+  });
+
 export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
   description: 'An immutable, fully loaded version of a dataset.',
   id: { resolve: (v: ds.DatasetVersion) => v.id },
@@ -89,6 +129,19 @@ export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
       nullable: true,
       description: 'Who uploaded it.',
       resolve: (v) => v.createdBy,
+    }),
+    diff: t.withAuth({ authenticated: true }).field({
+      type: VersionDiff,
+      description: 'Columns added, removed and retyped since `against`, and the row-count change.',
+      args: {
+        against: t.arg.globalID({ required: true, description: 'The version to compare with.' }),
+      },
+      resolve: async (v, { against }, ctx) => {
+        if (against.typename !== 'DatasetVersion')
+          throw new InputError('against must be a DatasetVersion ID.', 'against');
+        const { base, target } = await ds.versionsForDiff(ctx, against.id, v.id);
+        return diffVersions(base, target);
+      },
     }),
     columns: t.loadableGroup({
       type: ColumnRef,
@@ -151,6 +204,18 @@ const CreateDatasetInput = builder.inputType('CreateDatasetInput', {
     }),
     description: t.string({ validate: z.string().max(5000), description: 'What the data is.' }),
     tags: t.stringList({ validate: z.array(z.string().max(100)).max(50), description: 'Labels.' }),
+  }),
+});
+
+const UpdateDatasetInput = builder.inputType('UpdateDatasetInput', {
+  description: 'Changes to a dataset; omitted fields stay as they are.',
+  fields: (t) => ({
+    name: t.string({ validate: name, description: 'New unique name.' }),
+    description: t.string({ validate: z.string().max(5000), description: 'New description.' }),
+    tags: t.stringList({
+      validate: z.array(z.string().max(100)).max(50),
+      description: 'New labels.',
+    }),
   }),
 });
 
@@ -235,6 +300,39 @@ builder.mutationFields((t) => ({
         filename: args.file.name ?? 'upload',
         source: args.file.stream() as unknown as AsyncIterable<Uint8Array>,
         options: args.options,
+      }),
+  }),
+  updateDataset: t.withAuth({ role: 'ANALYST' }).field({
+    type: DatasetRef,
+    description: "Changes a dataset's name, description or tags (analysts and up).",
+    errors: { ...errors, directResult: true },
+    args: {
+      id: t.arg.globalID({ for: [DatasetRef], required: true }),
+      input: t.arg({ type: UpdateDatasetInput, required: true }),
+    },
+    resolve: (_root, { id, input }, ctx) => ds.updateDataset(ctx, { datasetId: id.id, ...input }),
+  }),
+  deleteDataset: t.withAuth({ role: 'ADMIN' }).field({
+    type: DatasetRef,
+    description: 'Deletes a dataset with all its versions and rows (admins).',
+    errors: { ...errors, directResult: true },
+    args: { id: t.arg.globalID({ for: [DatasetRef], required: true }) },
+    resolve: (_root, { id }, ctx) => ds.deleteDataset(ctx, id.id),
+  }),
+  setColumnSensitivity: t.withAuth({ role: 'ADMIN' }).field({
+    type: DatasetRef,
+    description: 'Sets the sensitivity of a column in every version of a dataset (admins).',
+    errors: { ...errors, directResult: true },
+    args: {
+      datasetId: t.arg.globalID({ for: [DatasetRef], required: true }),
+      column: t.arg.string({ required: true }),
+      sensitivity: t.arg({ type: SensitivityEnum, required: true }),
+    },
+    resolve: (_root, args, ctx) =>
+      ds.setColumnSensitivity(ctx, {
+        datasetId: args.datasetId.id,
+        column: args.column,
+        sensitivity: args.sensitivity,
       }),
   }),
 }));

@@ -268,3 +268,87 @@ export async function columnsOf(db: Db, versionIds: readonly string[]): Promise<
 }
 
 export type { AppContext, Dataset, DatasetColumn, DatasetVersion };
+
+export async function updateDataset(
+  ctx: AuthedContext,
+  input: {
+    datasetId: string;
+    name?: string | null;
+    description?: string | null;
+    tags?: string[] | null;
+  },
+): Promise<Dataset> {
+  await findDataset(ctx, input.datasetId);
+  const changes: Partial<Dataset> = {};
+  if (input.name != null) changes.name = input.name;
+  if (input.description != null) changes.description = input.description;
+  if (input.tags != null) changes.tags = input.tags;
+  try {
+    const [dataset] = await ctx.db
+      .update(datasets)
+      .set({ ...changes, updatedAt: new Date() })
+      .where(and(eq(datasets.id, input.datasetId), eq(datasets.orgId, ctx.viewer.orgId)))
+      .returning();
+    return dataset!;
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new ConflictError(`A dataset named "${input.name}" exists.`);
+    throw error;
+  }
+}
+
+/** Deletes a dataset with every version and its stored rows, in one transaction. */
+export async function deleteDataset(ctx: AuthedContext, datasetId: string): Promise<Dataset> {
+  const dataset = await findDataset(ctx, datasetId);
+  await withLoadTransaction(ctx.database, async (tx) => {
+    const versions = await tx.exec(
+      'select table_name from dataset_versions where dataset_id = $1',
+      [dataset.id],
+    );
+    for (const v of versions) {
+      const table = String(v.table_name);
+      if (!/^dsv_[0-9a-f]{32}$/.test(table)) throw new Error(`unexpected storage table ${table}`);
+      await tx.exec(`drop table if exists ${table}`);
+    }
+    await tx.exec('delete from datasets where id = $1', [dataset.id]);
+  });
+  ctx.log.info({ datasetId }, 'dataset deleted');
+  return dataset;
+}
+
+/**
+ * Sets the sensitivity of a column in every version of a dataset: marking data as sensitive
+ * must not leave it readable through an older version.
+ */
+export async function setColumnSensitivity(
+  ctx: AuthedContext,
+  input: { datasetId: string; column: string; sensitivity: Sensitivity },
+): Promise<Dataset> {
+  const dataset = await findDataset(ctx, input.datasetId);
+  const versionIds = ctx.db
+    .select({ id: datasetVersions.id })
+    .from(datasetVersions)
+    .where(eq(datasetVersions.datasetId, dataset.id));
+  const updated = await ctx.db
+    .update(datasetColumns)
+    .set({ sensitivity: input.sensitivity })
+    .where(
+      and(inArray(datasetColumns.versionId, versionIds), eq(datasetColumns.name, input.column)),
+    )
+    .returning({ id: datasetColumns.id });
+  if (updated.length === 0) throw new InputError(`No column named "${input.column}".`, 'column');
+  return dataset;
+}
+
+/** The two versions' columns and sizes, for `diffVersions`; both must belong to the viewer's org. */
+export async function versionsForDiff(ctx: AuthedContext, baseId: string, targetId: string) {
+  const versions = await loadVersions(ctx.db, ctx.viewer.orgId, [baseId, targetId]);
+  const base = versions.find((v) => v.id === baseId);
+  const target = versions.find((v) => v.id === targetId);
+  if (!base || !target) throw new NotFoundError('DatasetVersion');
+  const columns = await columnsOf(ctx.db, [baseId, targetId]);
+  return {
+    base: { rowCount: base.rowCount, columns: columns.filter((c) => c.versionId === baseId) },
+    target: { rowCount: target.rowCount, columns: columns.filter((c) => c.versionId === targetId) },
+  };
+}

@@ -190,3 +190,87 @@ describe('uploadDatasetVersion', () => {
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
+
+describe('versions and dataset administration', () => {
+  it('diffs two versions', async () => {
+    const id = await createDataset('evolving');
+    const v1 = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'a.csv', content: 'id,price,old\n1,2,x\n2,3,y\n' },
+      owner.token,
+    );
+    const v2 = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'b.csv', content: 'id,price,region\n1,2.5,EU\n' },
+      owner.token,
+    );
+    const res = await server.gql(
+      `query($id: ID!, $against: ID!) { node(id: $id) { ... on DatasetVersion { diff(against: $against) {
+        addedColumns { name } removedColumns { name } retypedColumns { name from to } rowCountChange } } } }`,
+      { id: v2.data?.uploadDatasetVersion.id, against: v1.data?.uploadDatasetVersion.id },
+      owner.token,
+    );
+    expect(res.data?.node.diff).toEqual({
+      addedColumns: [{ name: 'region' }],
+      removedColumns: [{ name: 'old' }],
+      retypedColumns: [{ name: 'price', from: 'INTEGER', to: 'FLOAT' }],
+      rowCountChange: -1,
+    });
+  });
+
+  it('updates, re-marks and deletes datasets with the right roles', async () => {
+    const id = await createDataset('admin-ops');
+    await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'a.csv', content: 'who,score\nann,1\nbob,2\n' },
+      owner.token,
+    );
+    await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'a.csv', content: 'who,score\nann,3\n' },
+      owner.token,
+    );
+    const renamed = await server.gql(
+      'mutation($id: ID!) { updateDataset(id: $id, input: { name: "renamed", tags: ["x"] }) { ... on Dataset { name tags } } }',
+      { id },
+      owner.token,
+    );
+    expect(renamed.data?.updateDataset).toEqual({ name: 'renamed', tags: ['x'] });
+
+    const key = await server.gql(
+      'mutation { createApiKey(input: { name: "a", role: ANALYST }) { ... on CreateApiKeyPayload { secret } } }',
+      {},
+      owner.token,
+    );
+    const analyst = key.data?.createApiKey.secret;
+    const setSensitivity =
+      'mutation($id: ID!) { setColumnSensitivity(datasetId: $id, column: "who", sensitivity: SECRET) { __typename ... on Dataset { versions { columns { name sensitivity } } } } }';
+    const denied = await server.gql(setSensitivity, { id }, analyst);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const marked = await server.gql(setSensitivity, { id }, owner.token);
+    const who = marked.data?.setColumnSensitivity.versions.map(
+      (v: any) => v.columns.find((c: any) => c.name === 'who').sensitivity,
+    );
+    expect(who).toEqual(['SECRET', 'SECRET']);
+
+    const tables = await storedTables();
+    const del = 'mutation($id: ID!) { deleteDataset(id: $id) { __typename } }';
+    expect((await server.gql(del, { id }, analyst)).errors?.[0]?.extensions?.code).toBe(
+      'FORBIDDEN',
+    );
+    expect((await server.gql(del, { id }, owner.token)).data?.deleteDataset.__typename).toBe(
+      'Dataset',
+    );
+    expect(await storedTables()).toBe(tables - 2);
+    const gone = await server.gql(
+      'query($id: ID!) { dataset(id: $id) { name } }',
+      { id },
+      owner.token,
+    );
+    expect(gone.data?.dataset).toBeNull();
+  });
+});

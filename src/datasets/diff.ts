@@ -1,0 +1,37 @@
+import type { ColumnType } from './infer';
+
+interface ColumnShape {
+  name: string;
+  type: ColumnType;
+}
+
+export interface VersionDiff<C extends ColumnShape> {
+  added: C[];
+  removed: C[];
+  retyped: Array<{ name: string; from: ColumnType; to: ColumnType }>;
+  rowCountChange: number;
+}
+
+/**
+ * What changed from `base` to `target`: columns added, removed (matched by name) and retyped,
+ * and the change in row count (`target - base`).
+ */
+export function diffVersions<C extends ColumnShape>(
+  base: { rowCount: number; columns: C[] },
+  target: { rowCount: number; columns: C[] },
+): VersionDiff<C> {
+  const before = new Map(base.columns.map((c) => [c.name, c]));
+  const after = new Map(target.columns.map((c) => [c.name, c]));
+  const retyped: VersionDiff<C>['retyped'] = [];
+  for (const column of target.columns) {
+    const old = before.get(column.name);
+    if (old && old.type !== column.type)
+      retyped.push({ name: column.name, from: old.type, to: column.type });
+  }
+  return {
+    added: target.columns.filter((c) => !before.has(c.name)),
+    removed: base.columns.filter((c) => !after.has(c.name)),
+    retyped,
+    rowCountChange: target.rowCount - base.rowCount,
+  };
+}
