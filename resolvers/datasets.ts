@@ -1,5 +1,5 @@
-/** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion · Mutation.updateDataset · Mutation.deleteDataset · Mutation.setColumnSensitivity */
-import { resolveOffsetConnection } from '@pothos/plugin-relay';
+/** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion · Mutation.updateDataset · Mutation.deleteDataset · Mutation.setColumnSensitivity · Subscription.datasetIngestion */
+import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { builder } from '../schema/builder';
 import { diffVersions } from '../src/datasets/diff';
@@ -7,6 +7,7 @@ import { COLUMN_TYPES } from '../src/datasets/infer';
 import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
+import type { IngestionEvent } from '../src/events/bus';
 import { UserRef } from './auth';
 import { ErrorInterface } from './common';
 
@@ -299,6 +300,7 @@ builder.mutationFields((t) => ({
         datasetId: args.datasetId.id,
         filename: args.file.name ?? 'upload',
         source: args.file.stream() as unknown as AsyncIterable<Uint8Array>,
+        totalBytes: args.file.size,
         options: args.options,
       }),
   }),
@@ -334,5 +336,65 @@ builder.mutationFields((t) => ({
         column: args.column,
         sensitivity: args.sensitivity,
       }),
+  }),
+}));
+
+const IngestionStatusEnum = builder.enumType('IngestionStatus', {
+  description: 'Where an upload stands.',
+  values: {
+    LOADING: { description: 'Rows are being loaded.' },
+    READY: { description: 'The version is loaded and visible.' },
+    FAILED: { description: 'The upload failed; nothing was stored.' },
+  } as const,
+});
+
+const IngestionProgress = builder.objectRef<IngestionEvent>('IngestionProgress').implement({
+  description: 'Progress of an upload into a dataset.',
+  fields: (t) => ({
+    datasetId: t.id({
+      description: 'The dataset.',
+      resolve: (e) => encodeGlobalID('Dataset', e.datasetId),
+    }),
+    versionId: t.id({
+      description: 'The version being loaded (it exists once READY).',
+      resolve: (e) => encodeGlobalID('DatasetVersion', e.versionId),
+    }),
+    status: t.field({
+      type: IngestionStatusEnum,
+      description: 'Status.',
+      resolve: (e) => e.status,
+    }),
+    rows: t.exposeFloat('rows', { description: 'Rows processed so far.' }),
+    bytes: t.exposeFloat('bytes', { description: 'Bytes read so far.' }),
+    totalBytes: t.exposeFloat('totalBytes', {
+      nullable: true,
+      description: 'Size of the upload, when known.',
+    }),
+    percent: t.float({
+      nullable: true,
+      description: 'Bytes read as a percentage of the upload size, when known.',
+      resolve: (e) =>
+        e.status === 'READY'
+          ? 100
+          : e.totalBytes
+            ? Math.min(100, (100 * e.bytes) / e.totalBytes)
+            : null,
+    }),
+    rowsPerSecond: t.exposeFloat('rowsPerSecond', { description: 'Average load rate so far.' }),
+    error: t.exposeString('error', { nullable: true, description: 'Why it failed, for FAILED.' }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  datasetIngestion: t.withAuth({ authenticated: true }).field({
+    type: IngestionProgress,
+    description:
+      'Progress of every upload into a dataset: LOADING events at most every 250 ms, then READY or FAILED for each upload.',
+    args: { datasetId: t.arg.globalID({ for: [DatasetRef], required: true }) },
+    subscribe: async (_root, { datasetId }, ctx) => {
+      const dataset = await ds.findDataset(ctx, datasetId.id);
+      return ctx.events.subscribe(`datasetIngestion:${dataset.id}`);
+    },
+    resolve: (event) => event,
   }),
 }));

@@ -3,6 +3,7 @@ import { initContextCache } from '@pothos/core';
 import type { Database, Db } from '../db/client';
 import { resolveViewer, type Viewer } from './auth/viewer';
 import type { Config } from './config';
+import type { EventBus } from './events/bus';
 import type { Logger } from './log';
 
 /** What every service receives: the database, configuration, a logger and the caller. */
@@ -13,6 +14,7 @@ export interface AppContext {
   log: Logger;
   viewer: Viewer | null;
   requestId: string;
+  events: EventBus;
 }
 
 /** A context whose viewer is known to be signed in (what scope-auth's `withAuth` guarantees). */
@@ -22,6 +24,7 @@ export interface ContextDeps {
   database: Database;
   config: Config;
   log: Logger;
+  events: EventBus;
 }
 
 /**
@@ -42,5 +45,6 @@ export async function createContext(
     log: deps.log.child({ requestId }),
     viewer,
     requestId,
+    events: deps.events,
   };
 }

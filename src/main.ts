@@ -1,6 +1,7 @@
 import { openDatabase } from '../db/client';
 import { seedDemoDatasets, seedDemoOrganization } from '../db/seed';
 import { ConfigError, loadConfig } from './config';
+import { createEventBus } from './events/bus';
 import { createLogger } from './log';
 import { startServer } from './server';
 
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const database = await openDatabase(config.database);
   log.info({ database: config.database.kind }, 'database ready');
 
+  const events = createEventBus();
   const demo = await seedDemoOrganization(database.db);
   if (demo && config.demo) {
     const started = performance.now();
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
       config,
       log,
       requestId: 'demo-seed',
+      events,
       viewer: {
         kind: 'USER',
         orgId: demo.orgId,
@@ -45,7 +48,7 @@ async function main(): Promise<void> {
       'demo datasets loaded',
     );
   }
-  const server = await startServer({ config, database, log });
+  const server = await startServer({ config, database, log, events });
 
   if (demo) {
     process.stdout.write(

@@ -17,6 +17,7 @@ import { resolveViewer } from './auth/viewer';
 import type { Config } from './config';
 import { type AppContext, createContext } from './context';
 import { PesoError, UnauthenticatedError } from './errors';
+import { createEventBus, type EventBus } from './events/bus';
 import type { Logger } from './log';
 
 export interface PesoServer {
@@ -127,12 +128,14 @@ export async function startServer(deps: {
   config: Config;
   database: Database;
   log: Logger;
+  /** The bus subscriptions listen on; a new in-process one when not given. */
+  events?: EventBus;
   port?: number;
   host?: string;
 }): Promise<PesoServer> {
   const { config, database, log } = deps;
   const requestIds = new WeakMap<Request, string>();
-  const contextDeps = { config, database, log };
+  const contextDeps = { config, database, log, events: deps.events ?? createEventBus() };
 
   const yoga = createYoga<{ connectionParams?: WsConnectionParams }, AppContext>({
     schema,

@@ -10,7 +10,8 @@ import {
   datasetVersions,
 } from '../../db/schema/datasets';
 import type { AppContext, AuthedContext } from '../context';
-import { ConflictError, InputError, NotFoundError } from '../errors';
+import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
+import type { IngestionEvent } from '../events/bus';
 import { type ColumnType, createConverter, createInferrer, pgTypeFor } from './infer';
 import { type FileFormat, parseFile, type RawRow } from './parse';
 import { createPiiDetector } from './pii';
@@ -28,6 +29,8 @@ export interface UploadOptions {
 
 /** Rows buffered before the column types are fixed and loading starts. */
 const SAMPLE_ROWS = 10_000;
+/** Progress events are sent at most this often during a load. */
+const PROGRESS_INTERVAL_MS = 250;
 
 function isUniqueViolation(error: unknown): boolean {
   for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
@@ -96,10 +99,50 @@ export async function uploadVersion(
     datasetId: string;
     filename: string;
     source: AsyncIterable<Uint8Array>;
+    /** Size of the upload when known, for a percentage in progress events. */
+    totalBytes?: number | null;
     options?: UploadOptions | null;
   },
 ): Promise<DatasetVersion> {
   const dataset = await findDataset(ctx, input.datasetId);
+  const versionId = randomUUID();
+  const started = performance.now();
+  let lastPublished = 0;
+  let progress = { rows: 0, bytes: 0 };
+  const publish = (status: IngestionEvent['status'], error: string | null = null) => {
+    lastPublished = performance.now();
+    const seconds = (lastPublished - started) / 1000;
+    ctx.events.publish(`datasetIngestion:${dataset.id}`, {
+      datasetId: dataset.id,
+      versionId,
+      status,
+      ...progress,
+      totalBytes: input.totalBytes ?? null,
+      rowsPerSecond: seconds > 0 ? Math.round(progress.rows / seconds) : 0,
+      error,
+    });
+  };
+  try {
+    const version = await loadVersion(ctx, dataset, versionId, input, (stats) => {
+      progress = stats;
+      if (performance.now() - lastPublished >= PROGRESS_INTERVAL_MS) publish('LOADING');
+    });
+    progress = { rows: version.rowCount, bytes: version.byteSize };
+    publish('READY');
+    return version;
+  } catch (error) {
+    publish('FAILED', error instanceof PesoError ? error.message : 'Unexpected error.');
+    throw error;
+  }
+}
+
+async function loadVersion(
+  ctx: AuthedContext,
+  dataset: Dataset,
+  versionId: string,
+  input: { filename: string; source: AsyncIterable<Uint8Array>; options?: UploadOptions | null },
+  onProgress: (stats: { rows: number; bytes: number }) => void,
+): Promise<DatasetVersion> {
   const options = input.options ?? {};
   const format = formatFor(input.filename, options.format);
   const hash = createHash('sha256');
@@ -146,7 +189,6 @@ export async function uploadVersion(
       .map((c) => c.name),
   );
   const converter = createConverter(sampled, { hideValuesFor: hidden });
-  const versionId = randomUUID();
   const table = `dsv_${versionId.replaceAll('-', '')}`;
 
   await withLoadTransaction(ctx.database, async (tx) => {
@@ -159,10 +201,12 @@ export async function uploadVersion(
     const columnsSql = sampled.map((c, i) => `c${i} ${pgTypeFor(c.type)}`).join(', ');
     await tx.exec(`create table ${table} (${columnsSql})`);
     for (const batch of sample) await tx.copy(table, converter.convertBatch(batch));
+    onProgress(parsed.stats());
     if (!exhausted) {
       for (let next = await rows.next(); !next.done; next = await rows.next()) {
         inferrer.observe(next.value);
         await tx.copy(table, converter.convertBatch(next.value));
+        onProgress(parsed.stats());
       }
     }
     await tx.endCopy();

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpOwner, startTestServer, type TestServer } from '../helpers/server';
+import { signUpOwner, startTestServer, subscribe, type TestServer } from '../helpers/server';
 import { vegaFile } from './sources';
 
 const vega = vegaFile;
@@ -272,5 +272,82 @@ describe('versions and dataset administration', () => {
       owner.token,
     );
     expect(gone.data?.dataset).toBeNull();
+  });
+});
+
+describe('Subscription.datasetIngestion', () => {
+  const PROGRESS = `subscription($id: ID!) { datasetIngestion(datasetId: $id) {
+    versionId status rows bytes totalBytes percent rowsPerSecond error } }`;
+
+  async function waitFor(check: () => boolean, what: string) {
+    const deadline = Date.now() + 15_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('streams progress then READY over a real WebSocket, and FAILED for a bad file', async () => {
+    const id = await createDataset('streamed');
+    const sub = subscribe(server.ws(owner.token), PROGRESS, { id });
+    await new Promise((r) => setTimeout(r, 200));
+    const csv = `n,sq\n${Array.from({ length: 30_000 }, (_, i) => `${i},${i * i}`).join('\n')}\n`;
+    const res = await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'big.csv', content: csv },
+      owner.token,
+    );
+    const version = res.data?.uploadDatasetVersion;
+    await waitFor(
+      () => sub.events.some((e) => e.data?.datasetIngestion.status === 'READY'),
+      'READY',
+    );
+    const events = sub.events.map((e) => e.data.datasetIngestion);
+    const ready = events.at(-1);
+    expect(ready).toMatchObject({
+      status: 'READY',
+      rows: 30_000,
+      percent: 100,
+      versionId: version.id,
+      error: null,
+    });
+    expect(ready.totalBytes).toBe(csv.length);
+    expect(events.slice(0, -1).every((e: any) => e.status === 'LOADING' && e.rows <= 30_000)).toBe(
+      true,
+    );
+
+    await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'bad.csv', content: 'a,b\n1,2\n3\n' },
+      owner.token,
+    );
+    await waitFor(
+      () => sub.events.some((e) => e.data?.datasetIngestion.status === 'FAILED'),
+      'FAILED',
+    );
+    const failed = sub.events.at(-1)!.data.datasetIngestion;
+    expect(failed.error).toMatch(/Line 3/);
+    sub.dispose();
+  });
+
+  it("refuses a subscription to another organization's dataset", async () => {
+    const id = await createDataset('watched');
+    const outsider = await signUpOwner(server, 'spy');
+    const sub = subscribe(server.ws(outsider.token), PROGRESS, { id });
+    await sub.done;
+    const errors = [
+      ...sub.events.flatMap((e: any) => e.errors ?? []),
+      ...(sub.errors.flat() as any[]),
+    ];
+    expect(errors.map((e: any) => e.extensions?.code)).toContain('NOT_FOUND');
+    await server.upload(
+      UPLOAD,
+      { datasetId: id },
+      { name: 'a.csv', content: 'a\n1\n' },
+      owner.token,
+    );
+    expect(sub.events.filter((e: any) => e.data)).toEqual([]);
   });
 });
