@@ -1,5 +1,8 @@
 import type { Database } from '../../db/client';
 
+/** Characters of CSV gathered before one PGlite COPY (bounded memory, few calls). */
+const PGLITE_COPY_CHARS = 16 * 1024 * 1024;
+
 /** Raw access inside one transaction: statements, and COPY of CSV text into a table. */
 export interface LoadTransaction {
   exec(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
@@ -18,17 +21,31 @@ export async function withLoadTransaction<T>(
   work: (tx: LoadTransaction) => Promise<T>,
 ): Promise<T> {
   if (database.kind === 'pglite') {
-    return database.pglite.transaction(async (tx) =>
-      work({
+    return database.pglite.transaction(async (tx) => {
+      // Each PGlite COPY goes through its virtual file system, which costs per call: send few,
+      // large blobs rather than one per parsed batch.
+      let pending: string[] = [];
+      let pendingLength = 0;
+      let pendingTable = '';
+      const flush = async () => {
+        if (pendingLength === 0) return;
+        const blob = new Blob(pending);
+        pending = [];
+        pendingLength = 0;
+        await tx.query(`copy ${pendingTable} from '/dev/blob' with (format csv)`, [], { blob });
+      };
+      return work({
         exec: async (sql, params) => (await tx.query<Record<string, unknown>>(sql, params)).rows,
         copy: async (table, csv) => {
-          await tx.query(`copy ${table} from '/dev/blob' with (format csv)`, [], {
-            blob: new Blob([csv]),
-          });
+          if (table !== pendingTable) await flush();
+          pendingTable = table;
+          pending.push(csv);
+          pendingLength += csv.length;
+          if (pendingLength >= PGLITE_COPY_CHARS) await flush();
         },
-        endCopy: async () => {},
-      }),
-    );
+        endCopy: flush,
+      });
+    });
   }
   return database.sql.begin(async (tx) => {
     let stream: NodeJS.WritableStream | null = null;
