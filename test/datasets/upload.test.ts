@@ -279,18 +279,32 @@ describe('Subscription.datasetIngestion', () => {
   const PROGRESS = `subscription($id: ID!) { datasetIngestion(datasetId: $id) {
     versionId status rows bytes totalBytes percent rowsPerSecond error } }`;
 
-  async function waitFor(check: () => boolean, what: string) {
+  async function waitFor(check: () => boolean, what: string, poke?: () => Promise<void>) {
     const deadline = Date.now() + 15_000;
     while (!check()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await poke?.();
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
   it('streams progress then READY over a real WebSocket, and FAILED for a bad file', async () => {
     const id = await createDataset('streamed');
     const sub = subscribe(server.ws(owner.token), PROGRESS, { id });
-    await new Promise((r) => setTimeout(r, 200));
+    // The subscription has no acknowledgement: upload small files until one is seen, so the
+    // stream is known to be live before the upload under test.
+    await waitFor(
+      () => sub.events.length > 0,
+      'the subscription to go live',
+      async () => {
+        await server.upload(
+          UPLOAD,
+          { datasetId: id },
+          { name: 'probe.csv', content: 'n,sq\n0,0\n' },
+          owner.token,
+        );
+      },
+    );
     const csv = `n,sq\n${Array.from({ length: 30_000 }, (_, i) => `${i},${i * i}`).join('\n')}\n`;
     const res = await server.upload(
       UPLOAD,
@@ -299,11 +313,10 @@ describe('Subscription.datasetIngestion', () => {
       owner.token,
     );
     const version = res.data?.uploadDatasetVersion;
-    await waitFor(
-      () => sub.events.some((e) => e.data?.datasetIngestion.status === 'READY'),
-      'READY',
-    );
-    const events = sub.events.map((e) => e.data.datasetIngestion);
+    const ofUpload = () =>
+      sub.events.map((e) => e.data.datasetIngestion).filter((e) => e.versionId === version.id);
+    await waitFor(() => ofUpload().some((e) => e.status === 'READY'), 'READY');
+    const events = ofUpload();
     const ready = events.at(-1);
     expect(ready).toMatchObject({
       status: 'READY',
@@ -323,11 +336,10 @@ describe('Subscription.datasetIngestion', () => {
       { name: 'bad.csv', content: 'a,b\n1,2\n3\n' },
       owner.token,
     );
-    await waitFor(
-      () => sub.events.some((e) => e.data?.datasetIngestion.status === 'FAILED'),
-      'FAILED',
-    );
-    const failed = sub.events.at(-1)!.data.datasetIngestion;
+    const failure = () =>
+      sub.events.map((e) => e.data.datasetIngestion).find((e) => e.status === 'FAILED');
+    await waitFor(() => failure() !== undefined, 'FAILED');
+    const failed = failure();
     expect(failed.error).toMatch(/Line 3/);
     sub.dispose();
   });
