@@ -70,3 +70,11 @@ function openPostgres(url: string): Database {
     close: () => client.end({ timeout: 5 }),
   };
 }
+
+/** Whether a driver error (or one it wraps) is a unique-constraint violation (SQLSTATE 23505). */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import type { Db } from '../../db/client';
+import { type Db, isUniqueViolation } from '../../db/client';
 import {
   type Dataset,
   type DatasetColumn,
@@ -31,13 +31,6 @@ export interface UploadOptions {
 const SAMPLE_ROWS = 10_000;
 /** Progress events are sent at most this often during a load. */
 const PROGRESS_INTERVAL_MS = 250;
-
-function isUniqueViolation(error: unknown): boolean {
-  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
-}
 
 export async function createDataset(
   ctx: AuthedContext,
