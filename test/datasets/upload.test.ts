@@ -138,13 +138,16 @@ describe('uploadDatasetVersion', () => {
     expect(listed.data?.dataset.versions).toEqual([]);
   });
 
-  it.each([
+  it.each<[string, string | Uint8Array, string]>([
     ['an empty file', '', 'EMPTY_FILE'],
     ['a ragged row', 'a,b\n1,2\n3\n', 'RAGGED_ROW'],
     ['a broken quote', 'a,b\n1,"2\n', 'UNTERMINATED_QUOTE'],
     ['duplicate columns', 'a,A\n1,2\n', 'DUPLICATE_COLUMN'],
-  ])('rejects %s', async (_label, content, reason) => {
+    ['invalid UTF-8', new Uint8Array([0x61, 0x0a, 0x31, 0x0a, 0xff, 0xfe, 0x0a]), 'INVALID_UTF8'],
+    ['binary garbage', new Uint8Array([0x61, 0x0a, 0x00, 0x01, 0x02, 0x00, 0x0a]), 'BINARY_DATA'],
+  ])('rejects %s and leaves nothing behind', async (_label, content, reason) => {
     const id = await createDataset(`bad-${reason}`);
+    const before = await storedTables();
     const res = await server.upload(
       UPLOAD,
       { datasetId: id },
@@ -155,6 +158,35 @@ describe('uploadDatasetVersion', () => {
       __typename: 'DatasetInputError',
       reason,
     });
+    expect(await storedTables()).toBe(before);
+  });
+
+  it('rejects a file over PESO_MAX_UPLOAD_MB', async () => {
+    const small = await startTestServer({ PESO_MAX_UPLOAD_MB: '1' });
+    try {
+      const person = await signUpOwner(small, 'limits');
+      const created = await small.gql(CREATE, { input: { name: 'big' } }, person.token);
+      const datasetId = created.data?.createDataset.id;
+      const content = `n\n${'1234567\n'.repeat(200_000)}`;
+      const res = await small.upload(
+        UPLOAD,
+        { datasetId },
+        { name: 'big.csv', content },
+        person.token,
+      );
+      expect(res.data?.uploadDatasetVersion).toMatchObject({
+        __typename: 'DatasetInputError',
+        reason: 'TOO_LARGE',
+      });
+      const versions = await small.gql(
+        'query($id: ID!) { dataset(id: $id) { versions { number } } }',
+        { id: datasetId },
+        person.token,
+      );
+      expect(versions.data?.dataset.versions).toEqual([]);
+    } finally {
+      await small.close();
+    }
   });
 
   it('refuses VIEWERs and hides datasets from other organizations', async () => {
