@@ -9,9 +9,10 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { ROLES } from '../../src/auth/roles';
 import { createdAt, id, updatedAt } from './common';
 
-export const roleEnum = pgEnum('role', ['OWNER', 'ADMIN', 'ANALYST', 'VIEWER']);
+export const roleEnum = pgEnum('role', ROLES);
 
 export const organizations = pgTable('organizations', {
   id: id(),

@@ -9,18 +9,11 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { COLUMN_TYPES } from '../../src/datasets/infer';
 import { organizations, users } from './auth';
 import { createdAt, id, updatedAt } from './common';
 
-export const columnTypeEnum = pgEnum('column_type', [
-  'INTEGER',
-  'FLOAT',
-  'BOOLEAN',
-  'DATE',
-  'TIMESTAMP',
-  'STRING',
-  'CATEGORY',
-]);
+export const columnTypeEnum = pgEnum('column_type', COLUMN_TYPES);
 export const sensitivityEnum = pgEnum('sensitivity', ['NONE', 'PII', 'SECRET']);
 
 export const datasets = pgTable(

@@ -2,16 +2,7 @@ import { InputError } from '../errors';
 import { DatasetInputError, describeValue } from './input-error';
 import type { RawRow, RawValue } from './parse';
 
-export type ColumnType =
-  | 'INTEGER'
-  | 'FLOAT'
-  | 'BOOLEAN'
-  | 'DATE'
-  | 'TIMESTAMP'
-  | 'STRING'
-  | 'CATEGORY';
-
-export const COLUMN_TYPES: readonly ColumnType[] = [
+export const COLUMN_TYPES = [
   'INTEGER',
   'FLOAT',
   'BOOLEAN',
@@ -19,7 +10,9 @@ export const COLUMN_TYPES: readonly ColumnType[] = [
   'TIMESTAMP',
   'STRING',
   'CATEGORY',
-];
+] as const;
+
+export type ColumnType = (typeof COLUMN_TYPES)[number];
 
 export interface InferredColumn {
   name: string;
