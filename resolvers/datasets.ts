@@ -1,11 +1,13 @@
-/** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion · Mutation.updateDataset · Mutation.deleteDataset · Mutation.setColumnSensitivity · Subscription.datasetIngestion */
+/** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion · Mutation.createUploadUrl · Mutation.updateDataset · Mutation.deleteDataset · Mutation.setColumnSensitivity · Subscription.datasetIngestion */
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { builder } from '../schema/builder';
+import type { AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
 import { COLUMN_TYPES } from '../src/datasets/infer';
 import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
+import * as uploads from '../src/datasets/uploads';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import type { IngestionEvent } from '../src/events/bus';
 import { UserRef } from './auth';
@@ -259,6 +261,25 @@ const UploadOptionsInput = builder.inputType('UploadOptions', {
   }),
 });
 
+const UploadUrl = builder
+  .objectRef<{ url: string; versionId: string; expiresAt: Date }>('UploadUrl')
+  .implement({
+    description:
+      'Where to PUT a file: `curl -T flights.csv "<url>"`. The answer is 201 with the new version as JSON, or a JSON error with its code.',
+    fields: (t) => ({
+      url: t.exposeString('url', { description: 'Signed URL; single use.' }),
+      method: t.string({ description: 'Always PUT.', resolve: () => 'PUT' }),
+      versionId: t.id({
+        description: 'ID the version will have once loaded.',
+        resolve: (u) => encodeGlobalID('DatasetVersion', u.versionId),
+      }),
+      expiresAt: t.expose('expiresAt', {
+        type: 'DateTime',
+        description: 'The upload must start before this time.',
+      }),
+    }),
+  });
+
 const errors = { types: [InputError, ConflictError, NotFoundError, DatasetInputError] };
 
 builder.queryFields((t) => ({
@@ -303,6 +324,29 @@ builder.mutationFields((t) => ({
         totalBytes: args.file.size,
         options: args.options,
       }),
+  }),
+  createUploadUrl: t.withAuth({ role: 'ANALYST' }).field({
+    type: UploadUrl,
+    description:
+      'Signs a single-use URL to PUT a large file to; the server streams the body straight into a new version (no size limit but PESO_MAX_UPLOAD_MB, nothing buffered). Follow it with `datasetIngestion(versionId:)`.',
+    errors: { ...errors, directResult: true },
+    args: {
+      datasetId: t.arg.globalID({ for: [DatasetRef], required: true }),
+      filename: t.arg.string({
+        required: true,
+        description: 'Name of the file; its extension picks the format unless options say.',
+      }),
+      options: t.arg({ type: UploadOptionsInput }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const { upload, url } = await uploads.createUploadUrl(ctx, {
+        datasetId: args.datasetId.id,
+        filename: args.filename,
+        options: args.options,
+        origin: ctx.origin,
+      });
+      return { url, versionId: upload.id, expiresAt: upload.expiresAt };
+    },
   }),
   updateDataset: t.withAuth({ role: 'ANALYST' }).field({
     type: DatasetRef,
@@ -389,12 +433,47 @@ builder.subscriptionFields((t) => ({
   datasetIngestion: t.withAuth({ authenticated: true }).field({
     type: IngestionProgress,
     description:
-      'Progress of every upload into a dataset: LOADING events at most every 250 ms, then READY or FAILED for each upload.',
-    args: { datasetId: t.arg.globalID({ for: [DatasetRef], required: true }) },
-    subscribe: async (_root, { datasetId }, ctx) => {
-      const dataset = await ds.findDataset(ctx, datasetId.id);
-      return ctx.events.subscribe(`datasetIngestion:${dataset.id}`);
+      'Upload progress: LOADING events at most every 250 ms, then READY or FAILED. With `versionId` (from `createUploadUrl`), follows that one upload — starting with its current state if it already ended — and completes after its terminal event; with `datasetId`, every upload into the dataset.',
+    args: {
+      datasetId: t.arg.globalID({ for: [DatasetRef] }),
+      versionId: t.arg.globalID({ for: [DatasetVersionRef] }),
+    },
+    subscribe: async (_root, { datasetId, versionId }, ctx) => {
+      if ((datasetId == null) === (versionId == null))
+        throw new InputError('Give exactly one of datasetId and versionId.', 'datasetId');
+      if (datasetId) {
+        const dataset = await ds.findDataset(ctx, datasetId.id);
+        return ctx.events.subscribe(`datasetIngestion:${dataset.id}`);
+      }
+      return followUpload(ctx, versionId!.id);
     },
     resolve: (event) => event,
   }),
 }));
+
+/** Events of one upload, ending with its terminal event; listens before reading the state. */
+async function followUpload(ctx: AuthedContext, versionId: string) {
+  const state = await uploads.uploadState(ctx, versionId);
+  if (!state) throw new NotFoundError('DatasetVersion');
+  const source = ctx.events
+    .subscribe(`datasetIngestion:${state.datasetId}`)
+    [Symbol.asyncIterator]();
+  // Starting the iterator attaches the listener: nothing published from here on is missed.
+  const first = source.next();
+  const current = state.terminal ?? (await uploads.uploadState(ctx, versionId))?.terminal ?? null;
+  return (async function* () {
+    try {
+      if (current) {
+        yield current;
+        return;
+      }
+      for (let next = await first; !next.done; next = await source.next()) {
+        if (next.value.versionId !== versionId) continue;
+        yield next.value;
+        if (next.value.status !== 'LOADING') return;
+      }
+    } finally {
+      await source.return?.();
+    }
+  })();
+}

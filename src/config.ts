@@ -41,6 +41,18 @@ const envSchema = z.object({
     .default(60 * 60 * 12),
   PESO_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(30_000).default(10_000),
   PESO_MAX_UPLOAD_MB: z.coerce.number().int().min(1).default(1024),
+  PESO_UPLOAD_URL_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(60 * 60 * 24)
+    .default(15 * 60),
+  PESO_PUBLIC_URL: optionalString.pipe(
+    z
+      .url({ message: 'must be a URL such as https://peso.example.com' })
+      .transform((v) => v.replace(/\/+$/, ''))
+      .optional(),
+  ),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   OPENAI_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
@@ -63,6 +75,9 @@ export interface Config {
   jwtTtlSeconds: number;
   authRecheckMs: number;
   maxUploadBytes: number;
+  uploadUrlTtlSeconds: number;
+  /** Base URL clients reach this server at, for signed URLs; else taken from each request. */
+  publicUrl: string | undefined;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
@@ -115,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtTtlSeconds: e.PESO_JWT_TTL_SECONDS,
     authRecheckMs: e.PESO_AUTH_RECHECK_MS,
     maxUploadBytes: e.PESO_MAX_UPLOAD_MB * 1024 * 1024,
+    uploadUrlTtlSeconds: e.PESO_UPLOAD_URL_TTL_SECONDS,
+    publicUrl: e.PESO_PUBLIC_URL,
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

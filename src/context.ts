@@ -14,6 +14,8 @@ export interface AppContext {
   log: Logger;
   viewer: Viewer | null;
   requestId: string;
+  /** Base URL of this server as the caller reached it, for links it hands out. */
+  origin: string;
   events: EventBus;
 }
 
@@ -33,18 +35,33 @@ export interface ContextDeps {
  */
 export async function createContext(
   deps: ContextDeps,
-  request: { authorization: string | null | undefined; requestId?: string | null },
+  request: {
+    authorization: string | null | undefined;
+    requestId?: string | null;
+    origin?: string | null;
+  },
 ): Promise<AppContext> {
-  const requestId = request.requestId?.slice(0, 100) || randomUUID();
   const viewer = await resolveViewer(deps.database.db, deps.config.secret, request.authorization);
+  return contextFor(deps, viewer, request.requestId, request.origin);
+}
+
+/** A context for a caller already known, e.g. the one who signed an upload URL. */
+export function contextFor(
+  deps: ContextDeps,
+  viewer: Viewer | null,
+  requestId?: string | null,
+  origin?: string | null,
+): AppContext {
+  const id = requestId?.slice(0, 100) || randomUUID();
   return {
     ...initContextCache(),
     db: deps.database.db,
     database: deps.database,
     config: deps.config,
-    log: deps.log.child({ requestId }),
+    log: deps.log.child({ requestId: id }),
     viewer,
-    requestId,
+    requestId: id,
+    origin: deps.config.publicUrl ?? origin ?? `http://localhost:${deps.config.port}`,
     events: deps.events,
   };
 }

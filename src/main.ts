@@ -1,6 +1,7 @@
 import { openDatabase } from '../db/client';
 import { seedDemoDatasets, seedDemoOrganization } from '../db/seed';
 import { ConfigError, loadConfig } from './config';
+import { contextFor } from './context';
 import { createEventBus } from './events/bus';
 import { createLogger } from './log';
 import { startServer } from './server';
@@ -25,12 +26,7 @@ async function main(): Promise<void> {
   if (demo && config.demo) {
     const started = performance.now();
     const versions = await seedDemoDatasets({
-      db: database.db,
-      database,
-      config,
-      log,
-      requestId: 'demo-seed',
-      events,
+      ...contextFor({ database, config, log, events }, null, 'demo-seed'),
       viewer: {
         kind: 'USER',
         orgId: demo.orgId,

@@ -16,6 +16,7 @@ import { schema } from '../schema/index';
 import { resolveViewer } from './auth/viewer';
 import type { Config } from './config';
 import { type AppContext, createContext } from './context';
+import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
 import { PesoError, UnauthenticatedError } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
 import type { Logger } from './log';
@@ -172,11 +173,18 @@ export async function startServer(deps: {
           ? initial.connectionParams.authorization
           : null);
       const requestId = request ? requestIds.get(request) : randomUUID();
-      return createContext(contextDeps, { authorization, requestId }).catch(unauthenticated);
+      const origin = request ? new URL(request.url).origin : null;
+      return createContext(contextDeps, { authorization, requestId, origin }).catch(
+        unauthenticated,
+      );
     },
   });
 
-  const http = createServer(yoga);
+  const upload = uploadRoute(contextDeps);
+  const http = createServer((req, res) => {
+    if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
+    else void yoga(req, res);
+  });
   const wss = new WebSocketServer({ server: http, path: yoga.graphqlEndpoint });
   /** Open sockets with their credential and the role it had, to notice revocation or change. */
   const credentials = new Map<WebSocket, { authorization: string; role: string }>();

@@ -3,14 +3,16 @@ import {
   boolean,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   text,
+  timestamp,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 import { COLUMN_TYPES } from '../../src/datasets/infer';
-import { organizations, users } from './auth';
+import { apiKeys, memberships, organizations, users } from './auth';
 import { createdAt, id, updatedAt } from './common';
 
 export const columnTypeEnum = pgEnum('column_type', COLUMN_TYPES);
@@ -82,3 +84,38 @@ export const datasetColumns = pgTable(
 );
 export type DatasetColumn = typeof datasetColumns.$inferSelect;
 export type NewDatasetColumn = typeof datasetColumns.$inferInsert;
+
+export const uploadStatusEnum = pgEnum('upload_status', ['PENDING', 'LOADING', 'READY', 'FAILED']);
+
+/**
+ * A signed upload URL handed out by `createUploadUrl`: single use, short-lived. Its id becomes
+ * the id of the version it loads, so progress can be followed before the version exists.
+ */
+export const datasetUploads = pgTable(
+  'dataset_uploads',
+  {
+    id: id(),
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Who asked for the URL: the load runs with this member's or key's rights at PUT time. */
+    membershipId: uuid('membership_id').references(() => memberships.id, { onDelete: 'cascade' }),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    filename: text('filename').notNull(),
+    options: jsonb('options').$type<Record<string, unknown>>().notNull().default({}),
+    status: uploadStatusEnum('status').notNull().default('PENDING'),
+    error: text('error'),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('dataset_uploads_dataset_idx').on(t.datasetId),
+    index('dataset_uploads_org_idx').on(t.orgId),
+    index('dataset_uploads_membership_idx').on(t.membershipId),
+    index('dataset_uploads_api_key_idx').on(t.apiKeyId),
+  ],
+);
+export type DatasetUpload = typeof datasetUploads.$inferSelect;

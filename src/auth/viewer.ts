@@ -48,6 +48,33 @@ async function viewerFromToken(db: Db, secret: string, token: string): Promise<V
     .from(memberships)
     .where(and(eq(memberships.userId, claims.userId), eq(memberships.orgId, claims.orgId)));
   if (!membership) throw new UnauthenticatedError('Membership no longer exists.');
+  return viewerOfMembership(membership, claims.expiresAt);
+}
+
+/**
+ * The viewer behind a credential recorded earlier (a membership or an API key), with its rights
+ * as they are now: used where work signed for one caller runs later, such as signed uploads.
+ */
+export async function viewerFor(
+  db: Db,
+  principal: { membershipId: string | null; apiKeyId: string | null },
+): Promise<Viewer> {
+  if (principal.apiKeyId) {
+    const [key] = await db.select().from(apiKeys).where(eq(apiKeys.id, principal.apiKeyId));
+    if (!key) throw new UnauthenticatedError('API key no longer exists.');
+    return viewerOfKey(db, key);
+  }
+  const [membership] = principal.membershipId
+    ? await db.select().from(memberships).where(eq(memberships.id, principal.membershipId))
+    : [];
+  if (!membership) throw new UnauthenticatedError('Membership no longer exists.');
+  return viewerOfMembership(membership, null);
+}
+
+function viewerOfMembership(
+  membership: typeof memberships.$inferSelect,
+  expiresAt: Date | null,
+): Viewer {
   return {
     kind: 'USER',
     orgId: membership.orgId,
@@ -56,7 +83,7 @@ async function viewerFromToken(db: Db, secret: string, token: string): Promise<V
     apiKeyId: null,
     membershipId: membership.id,
     attributes: membership.attributes,
-    expiresAt: claims.expiresAt,
+    expiresAt,
   };
 }
 
@@ -67,6 +94,10 @@ async function viewerFromApiKey(db: Db, credential: string): Promise<Viewer> {
   if (!key || !secretMatches(parsed.secret, key.secretHash)) {
     throw new UnauthenticatedError('Invalid API key.');
   }
+  return viewerOfKey(db, key);
+}
+
+async function viewerOfKey(db: Db, key: typeof apiKeys.$inferSelect): Promise<Viewer> {
   if (key.revokedAt) throw new UnauthenticatedError('API key revoked.');
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) {
     throw new UnauthenticatedError('API key expired.');

@@ -90,6 +90,8 @@ export async function uploadVersion(
   ctx: AuthedContext,
   input: {
     datasetId: string;
+    /** Id for the new version, when it was promised earlier (a signed upload URL). */
+    versionId?: string;
     filename: string;
     source: AsyncIterable<Uint8Array>;
     /** Size of the upload when known, for a percentage in progress events. */
@@ -98,7 +100,7 @@ export async function uploadVersion(
   },
 ): Promise<DatasetVersion> {
   const dataset = await findDataset(ctx, input.datasetId);
-  const versionId = randomUUID();
+  const versionId = input.versionId ?? randomUUID();
   const started = performance.now();
   let lastPublished = 0;
   let progress = { rows: 0, bytes: 0 };
