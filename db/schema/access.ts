@@ -1,0 +1,99 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { apiKeys, organizations, roleEnum, users } from './auth';
+import { createdAt, id, updatedAt } from './common';
+import { datasets } from './datasets';
+
+export const principalKindEnum = pgEnum('principal_kind', ['ROLE', 'USER', 'API_KEY']);
+export const datasetAccessEnum = pgEnum('dataset_access', ['ROWS', 'AGGREGATE_ONLY']);
+
+/** A column rule as stored in `dataset_policies.column_rules`. */
+export interface StoredColumnRule {
+  column: string;
+  rule: 'HIDE' | 'MASK' | 'HASH' | 'PARTIAL' | 'CLEAR' | 'AGGREGATE_ONLY';
+}
+
+/**
+ * Who may read which rows and columns of a dataset. One policy per principal and dataset; the
+ * most specific one that matches a viewer applies (API key, then user, then role).
+ */
+export const datasetPolicies = pgTable(
+  'dataset_policies',
+  {
+    id: id(),
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    principalKind: principalKindEnum('principal_kind').notNull(),
+    principalRole: roleEnum('principal_role'),
+    principalUserId: uuid('principal_user_id').references(() => users.id, { onDelete: 'cascade' }),
+    principalApiKeyId: uuid('principal_api_key_id').references(() => apiKeys.id, {
+      onDelete: 'cascade',
+    }),
+    access: datasetAccessEnum('access').notNull().default('ROWS'),
+    /** A filter in the query language; may reference `$viewer.…`. Null: every row. */
+    rowFilter: jsonb('row_filter').$type<unknown>(),
+    columnRules: jsonb('column_rules').$type<StoredColumnRule[]>().notNull().default([]),
+    minGroupSize: integer('min_group_size').notNull().default(5),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('dataset_policies_principal_idx').on(
+      t.datasetId,
+      t.principalKind,
+      sql`coalesce(${t.principalRole}::text, ${t.principalUserId}::text, ${t.principalApiKeyId}::text)`,
+    ),
+    index('dataset_policies_org_idx').on(t.orgId),
+    index('dataset_policies_user_idx').on(t.principalUserId),
+    index('dataset_policies_api_key_idx').on(t.principalApiKeyId),
+    index('dataset_policies_created_by_idx').on(t.createdBy),
+  ],
+);
+export type DatasetPolicy = typeof datasetPolicies.$inferSelect;
+export type NewDatasetPolicy = typeof datasetPolicies.$inferInsert;
+
+/**
+ * One gated read of dataset rows. Append-only: no API changes it, and a trigger refuses UPDATE
+ * and DELETE. No foreign keys, so the record outlives what it names.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: uuid('org_id').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    action: text('action').notNull(),
+    viewerKind: text('viewer_kind').notNull(),
+    userId: uuid('user_id'),
+    apiKeyId: uuid('api_key_id'),
+    datasetId: uuid('dataset_id'),
+    versionId: uuid('version_id'),
+    columnsRead: text('columns_read').array().notNull().default([]),
+    columnsMasked: text('columns_masked').array().notNull().default([]),
+    filter: jsonb('filter').$type<unknown>(),
+    rowCount: integer('row_count'),
+    requestId: text('request_id'),
+  },
+  (t) => [
+    index('audit_events_org_id_idx').on(t.orgId, t.id),
+    index('audit_events_dataset_idx').on(t.datasetId),
+  ],
+);
+export type AuditEvent = typeof auditEvents.$inferSelect;
+export type NewAuditEvent = typeof auditEvents.$inferInsert;
