@@ -13,9 +13,31 @@ import type { DatabaseTarget } from '../src/config';
 /** The drizzle handle both drivers share. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
 
+interface DatabaseBase {
+  db: Db;
+  /** Statements issued through `db` and `query` since open (for N+1 checks in tests). */
+  stats: { statements: number };
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export type Database =
-  | { kind: 'pglite'; db: Db; pglite: PGlite; ping(): Promise<void>; close(): Promise<void> }
-  | { kind: 'postgres'; db: Db; sql: postgres.Sql; ping(): Promise<void>; close(): Promise<void> };
+  | (DatabaseBase & { kind: 'pglite'; pglite: PGlite })
+  | (DatabaseBase & { kind: 'postgres'; sql: postgres.Sql });
+
+/**
+ * Runs one parameterized statement and returns its rows, on either driver. Parameters are text
+ * (or null) and every placeholder carries its cast, so both drivers bind them the same way.
+ */
+export async function query<T = Record<string, unknown>>(
+  database: Database,
+  text: string,
+  params: ReadonlyArray<string | null> = [],
+): Promise<T[]> {
+  database.stats.statements++;
+  if (database.kind === 'pglite') return (await database.pglite.query<T>(text, [...params])).rows;
+  return (await database.sql.unsafe(text, [...params])) as unknown as T[];
+}
 
 const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 
@@ -36,11 +58,13 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 async function openPglite(dataDir: string | null): Promise<Database> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir ?? 'memory://');
-  const db = drizzlePglite(pglite) as unknown as Db;
+  const stats = { statements: 0 };
+  const db = drizzlePglite(pglite, { logger: counter(stats) }) as unknown as Db;
   let closed = false;
   return {
     kind: 'pglite',
     db,
+    stats,
     pglite,
     ping: async () => {
       await db.execute(sql`select 1`);
@@ -59,15 +83,25 @@ function openPostgres(url: string): Database {
     onnotice: () => {},
     connection: { application_name: 'peso' },
   });
-  const db = drizzlePostgres(client) as unknown as Db;
+  const stats = { statements: 0 };
+  const db = drizzlePostgres(client, { logger: counter(stats) }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
+    stats,
     sql: client,
     ping: async () => {
       await client`select 1`;
     },
     close: () => client.end({ timeout: 5 }),
+  };
+}
+
+function counter(stats: { statements: number }) {
+  return {
+    logQuery: () => {
+      stats.statements++;
+    },
   };
 }
 

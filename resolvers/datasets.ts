@@ -118,7 +118,7 @@ export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
   description: 'An immutable, fully loaded version of a dataset.',
   id: { resolve: (v: ds.DatasetVersion) => v.id },
   load: async (ids: string[], ctx) =>
-    ctx.viewer ? ds.loadVersions(ctx.db, ctx.viewer.orgId, ids) : [],
+    ctx.viewer ? ds.loadVersions(ctx.db, ctx.viewer, ids) : [],
   sort: (v) => v.id,
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Version number, from 1.' }),
@@ -160,7 +160,7 @@ export const DatasetRef = builder.loadableNode('Dataset', {
   description: 'A named table of data with immutable versions.',
   id: { resolve: (d: ds.Dataset) => d.id },
   load: async (ids: string[], ctx) =>
-    ctx.viewer ? ds.loadDatasets(ctx.db, ctx.viewer.orgId, ids) : [],
+    ctx.viewer ? ds.loadDatasets(ctx.db, ctx.viewer, ids) : [],
   sort: (d) => d.id,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name within the organization.' }),

@@ -84,7 +84,9 @@ ALTER TABLE "saved_queries" ADD CONSTRAINT "saved_queries_dataset_id_datasets_id
 ALTER TABLE "saved_queries" ADD CONSTRAINT "saved_queries_owner_id_users_id_fk" FOREIGN KEY ("owner_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "audit_events_org_id_idx" ON "audit_events" USING btree ("org_id","id");--> statement-breakpoint
 CREATE INDEX "audit_events_dataset_idx" ON "audit_events" USING btree ("dataset_id");--> statement-breakpoint
-CREATE UNIQUE INDEX "dataset_policies_principal_idx" ON "dataset_policies" USING btree ("dataset_id","principal_kind",coalesce("principal_role"::text, "principal_user_id"::text, "principal_api_key_id"::text));--> statement-breakpoint
+CREATE UNIQUE INDEX "dataset_policies_role_idx" ON "dataset_policies" USING btree ("dataset_id","principal_role") WHERE principal_kind = 'ROLE';--> statement-breakpoint
+CREATE UNIQUE INDEX "dataset_policies_user_unique_idx" ON "dataset_policies" USING btree ("dataset_id","principal_user_id") WHERE principal_kind = 'USER';--> statement-breakpoint
+CREATE UNIQUE INDEX "dataset_policies_api_key_unique_idx" ON "dataset_policies" USING btree ("dataset_id","principal_api_key_id") WHERE principal_kind = 'API_KEY';--> statement-breakpoint
 CREATE INDEX "dataset_policies_org_idx" ON "dataset_policies" USING btree ("org_id");--> statement-breakpoint
 CREATE INDEX "dataset_policies_user_idx" ON "dataset_policies" USING btree ("principal_user_id");--> statement-breakpoint
 CREATE INDEX "dataset_policies_api_key_idx" ON "dataset_policies" USING btree ("principal_api_key_id");--> statement-breakpoint

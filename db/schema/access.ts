@@ -54,11 +54,15 @@ export const datasetPolicies = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    uniqueIndex('dataset_policies_principal_idx').on(
-      t.datasetId,
-      t.principalKind,
-      sql`coalesce(${t.principalRole}::text, ${t.principalUserId}::text, ${t.principalApiKeyId}::text)`,
-    ),
+    uniqueIndex('dataset_policies_role_idx')
+      .on(t.datasetId, t.principalRole)
+      .where(sql`principal_kind = 'ROLE'`),
+    uniqueIndex('dataset_policies_user_unique_idx')
+      .on(t.datasetId, t.principalUserId)
+      .where(sql`principal_kind = 'USER'`),
+    uniqueIndex('dataset_policies_api_key_unique_idx')
+      .on(t.datasetId, t.principalApiKeyId)
+      .where(sql`principal_kind = 'API_KEY'`),
     index('dataset_policies_org_idx').on(t.orgId),
     index('dataset_policies_user_idx').on(t.principalUserId),
     index('dataset_policies_api_key_idx').on(t.principalApiKeyId),

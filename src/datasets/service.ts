@@ -9,6 +9,8 @@ import {
   datasets,
   datasetVersions,
 } from '../../db/schema/datasets';
+import { datasetVisibleTo } from '../access/gate';
+import type { Viewer } from '../auth/viewer';
 import type { AppContext, AuthedContext } from '../context';
 import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
 import type { IngestionEvent } from '../events/bus';
@@ -59,7 +61,7 @@ export async function findDataset(ctx: AuthedContext, datasetId: string): Promis
   const [dataset] = await ctx.db
     .select()
     .from(datasets)
-    .where(and(eq(datasets.id, datasetId), eq(datasets.orgId, ctx.viewer.orgId)));
+    .where(and(eq(datasets.id, datasetId), datasetVisibleTo(ctx.viewer)));
   if (!dataset) throw new NotFoundError('Dataset');
   return dataset;
 }
@@ -257,26 +259,26 @@ export async function listDatasets(ctx: AuthedContext, page: { limit: number; of
   return ctx.db
     .select()
     .from(datasets)
-    .where(eq(datasets.orgId, ctx.viewer.orgId))
+    .where(datasetVisibleTo(ctx.viewer))
     .orderBy(asc(datasets.name), asc(datasets.id))
     .limit(page.limit)
     .offset(page.offset);
 }
 
-export async function loadDatasets(db: Db, orgId: string, ids: readonly string[]) {
+export async function loadDatasets(db: Db, viewer: Viewer, ids: readonly string[]) {
   return db
     .select()
     .from(datasets)
-    .where(and(inArray(datasets.id, [...ids]), eq(datasets.orgId, orgId)));
+    .where(and(inArray(datasets.id, [...ids]), datasetVisibleTo(viewer)));
 }
 
-/** Versions visible from `orgId`, by id. */
-export async function loadVersions(db: Db, orgId: string, ids: readonly string[]) {
+/** Versions of datasets the viewer can see, by id. */
+export async function loadVersions(db: Db, viewer: Viewer, ids: readonly string[]) {
   const rows = await db
     .select({ version: datasetVersions })
     .from(datasetVersions)
     .innerJoin(datasets, eq(datasets.id, datasetVersions.datasetId))
-    .where(and(inArray(datasetVersions.id, [...ids]), eq(datasets.orgId, orgId)));
+    .where(and(inArray(datasetVersions.id, [...ids]), datasetVisibleTo(viewer)));
   return rows.map((r) => r.version);
 }
 
@@ -381,7 +383,7 @@ export async function setColumnSensitivity(
 
 /** The two versions' columns and sizes, for `diffVersions`; both must belong to the viewer's org. */
 export async function versionsForDiff(ctx: AuthedContext, baseId: string, targetId: string) {
-  const versions = await loadVersions(ctx.db, ctx.viewer.orgId, [baseId, targetId]);
+  const versions = await loadVersions(ctx.db, ctx.viewer, [baseId, targetId]);
   const base = versions.find((v) => v.id === baseId);
   const target = versions.find((v) => v.id === targetId);
   if (!base || !target) throw new NotFoundError('DatasetVersion');

@@ -1,0 +1,188 @@
+import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { query } from '../../db/client';
+import { datasetPolicies } from '../../db/schema/access';
+import {
+  type Dataset,
+  type DatasetVersion,
+  datasetColumns,
+  datasets,
+  datasetVersions,
+} from '../../db/schema/datasets';
+import type { Viewer } from '../auth/viewer';
+import type { AuthedContext } from '../context';
+import type { ColumnType } from '../datasets/infer';
+import { InputError, NotFoundError } from '../errors';
+import { compileQuery, cursorAt, type OutputColumn, type Plan } from '../query/compile';
+import type { Page, QueryInput } from '../query/language';
+import { recordAudit } from './audit';
+import { hashKey } from './mask';
+import { type Access, resolveAccess } from './policy';
+
+/**
+ * The one gate in front of dataset rows. Every read (query, aggregate, search, export,
+ * materialize, natural-language question, and later training loads, drift and predictions)
+ * opens a gate for its viewer, runs a plan compiled under the viewer's access, and leaves an
+ * audit event. Nothing else reads `dsv_*` tables.
+ */
+export interface Gate {
+  dataset: Dataset;
+  version: DatasetVersion;
+  access: Access;
+}
+
+/** Condition on `datasets` for the ones a viewer can see: its org's, and for an API key only those a policy names it in. */
+export function datasetVisibleTo(viewer: Viewer): SQL {
+  const inOrg = eq(datasets.orgId, viewer.orgId);
+  if (viewer.kind !== 'API_KEY') return inOrg;
+  return and(
+    inOrg,
+    sql`exists (select 1 from ${datasetPolicies} p where p.dataset_id = ${datasets.id} and p.principal_kind = 'API_KEY' and p.principal_api_key_id = ${viewer.apiKeyId})`,
+  )!;
+}
+
+/**
+ * Loads what a viewer may do with a version of a dataset (the latest when `version` is absent).
+ * A dataset of another org, or one an API key has no policy for, is not found.
+ */
+export async function openGate(
+  ctx: AuthedContext,
+  target: { datasetId: string; version?: number | null; versionId?: string | null },
+): Promise<Gate> {
+  const [dataset] = await ctx.db
+    .select()
+    .from(datasets)
+    .where(and(eq(datasets.id, target.datasetId), eq(datasets.orgId, ctx.viewer.orgId)));
+  if (!dataset) throw new NotFoundError('Dataset');
+  const policies = await ctx.db
+    .select()
+    .from(datasetPolicies)
+    .where(eq(datasetPolicies.datasetId, dataset.id));
+  const conditions = [eq(datasetVersions.datasetId, dataset.id)];
+  if (target.versionId) conditions.push(eq(datasetVersions.id, target.versionId));
+  if (target.version != null) conditions.push(eq(datasetVersions.number, target.version));
+  const [version] = await ctx.db
+    .select()
+    .from(datasetVersions)
+    .where(and(...conditions))
+    .orderBy(desc(datasetVersions.number))
+    .limit(1);
+  const columns = version
+    ? await ctx.db
+        .select()
+        .from(datasetColumns)
+        .where(eq(datasetColumns.versionId, version.id))
+        .orderBy(asc(datasetColumns.position))
+    : [];
+  const access = resolveAccess(ctx.viewer, columns, policies);
+  if (!access) throw new NotFoundError('Dataset');
+  if (!version) throw new NotFoundError('DatasetVersion');
+  assertTable(version.tableName);
+  return { dataset, version, access };
+}
+
+function assertTable(table: string): void {
+  // Table names come from the database, but they reach SQL as text: check their shape anyway.
+  if (!/^dsv_[0-9a-f]{32}$/.test(table)) throw new Error(`unexpected storage table ${table}`);
+}
+
+export interface GatedResult {
+  columns: OutputColumn[];
+  /** Rows keyed by output column name. */
+  rows: Array<Record<string, unknown>>;
+  offset: number;
+  hasNextPage: boolean;
+  /** Counts every row or group the query matches under the policy (one more statement). */
+  totalCount: () => Promise<number>;
+  plan: Plan;
+}
+
+/** Compiles a query under the gate's access, runs it, and records the read. */
+export async function gatedQuery(
+  ctx: AuthedContext,
+  gate: Gate,
+  input: QueryInput,
+  page: Page,
+  action = 'QUERY',
+  search: string | null = null,
+): Promise<GatedResult> {
+  const plan = compileQuery(gate.access, input, page, {
+    table: gate.version.tableName,
+    viewer: ctx.viewer,
+    hashKey: () => hashKey(ctx.config.secret, ctx.viewer.orgId),
+    search,
+  });
+  const raw = await query(ctx.database, plan.sql, plan.params);
+  const hasNextPage = raw.length > plan.limit;
+  const rows = raw.slice(0, plan.limit).map((r) => shape(r, plan.columns));
+  await recordAudit(ctx, {
+    action,
+    datasetId: gate.dataset.id,
+    versionId: gate.version.id,
+    columnsRead: plan.columnsRead,
+    columnsMasked: plan.columnsMasked,
+    filter: search === null ? (input.where ?? null) : { search },
+    rowCount: rows.length,
+  });
+  let total: Promise<number> | null = null;
+  return {
+    columns: plan.columns,
+    rows,
+    offset: plan.offset,
+    hasNextPage,
+    totalCount: () => {
+      total ??= query<{ n: unknown }>(ctx.database, plan.countSql, plan.countParams).then((r) =>
+        Number(r[0]?.n ?? 0),
+      );
+      return total;
+    },
+    plan,
+  };
+}
+
+/**
+ * Full-text search over the text columns the viewer reads in clear, ranked by relevance; rows
+ * come back through the same policy and column rules as a query.
+ */
+export async function gatedSearch(
+  ctx: AuthedContext,
+  gate: Gate,
+  text: string,
+  page: Page,
+): Promise<GatedResult> {
+  const words = text.trim();
+  if (!words || words.length > 500)
+    throw new InputError('Search text must be 1 to 500 characters.', 'text');
+  return gatedQuery(ctx, gate, {}, page, 'SEARCH', words);
+}
+
+/** The cursor of each row of a result, by position. */
+export function cursorOf(result: GatedResult, index: number): string {
+  return cursorAt(result.offset + index);
+}
+
+const NUMERIC: ColumnType[] = ['INTEGER', 'FLOAT'];
+
+/** A database row (`o0…`) as an object keyed by output names, numbers as numbers. */
+export function shape(
+  row: Record<string, unknown>,
+  columns: OutputColumn[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [i, c] of columns.entries()) {
+    const v = row[`o${i}`];
+    out[c.name] =
+      v === null || v === undefined
+        ? null
+        : NUMERIC.includes(c.type) && !c.masked
+          ? toNumber(v)
+          : v;
+  }
+  return out;
+}
+
+function toNumber(v: unknown): number | string {
+  const n = Number(v);
+  // Integers beyond 2^53 stay exact as strings rather than silently rounding.
+  if (typeof v !== 'number' && Number.isInteger(n) && !Number.isSafeInteger(n)) return String(v);
+  return n;
+}

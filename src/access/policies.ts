@@ -1,0 +1,166 @@
+import { and, asc, desc, eq } from 'drizzle-orm';
+import { isUniqueViolation } from '../../db/client';
+import { type DatasetPolicy, datasetPolicies, type StoredColumnRule } from '../../db/schema/access';
+import { apiKeys, memberships } from '../../db/schema/auth';
+import { datasetColumns, datasetVersions } from '../../db/schema/datasets';
+import type { Role } from '../auth/roles';
+import type { AuthedContext } from '../context';
+import { findDataset } from '../datasets/service';
+import { InputError, NotFoundError } from '../errors';
+import { coerce, compileFilter } from '../query/compile';
+import type { Filter } from '../query/language';
+import { Params } from './mask';
+
+export interface PolicyInput {
+  datasetId: string;
+  principal: { role?: Role | null; userId?: string | null; apiKeyId?: string | null };
+  access?: 'ROWS' | 'AGGREGATE_ONLY' | null;
+  rowFilter?: Filter | null;
+  columnRules?: StoredColumnRule[] | null;
+  minGroupSize?: number | null;
+}
+
+const VIEWER_FIELDS = /^\$viewer\.(id|orgId|role|attributes\.[A-Za-z0-9_.-]{1,100})$/;
+
+/**
+ * Creates or replaces the policy of one principal on a dataset. The principal must belong to the
+ * organization; rules and the row filter must name columns of the current version, and a
+ * `$viewer.…` reference must be one the gate knows.
+ */
+export async function setDatasetPolicy(
+  ctx: AuthedContext,
+  input: PolicyInput,
+): Promise<DatasetPolicy> {
+  const dataset = await findDataset(ctx, input.datasetId);
+  const { role, userId, apiKeyId } = input.principal;
+  const given = [role, userId, apiKeyId].filter((v) => v != null);
+  if (given.length !== 1)
+    throw new InputError('Name exactly one principal: a role, a user or an API key.', 'principal');
+  if (userId) {
+    const [m] = await ctx.db
+      .select({ id: memberships.id })
+      .from(memberships)
+      .where(and(eq(memberships.userId, userId), eq(memberships.orgId, ctx.viewer.orgId)));
+    if (!m) throw new NotFoundError('User');
+  }
+  if (apiKeyId) {
+    const [k] = await ctx.db
+      .select({ id: apiKeys.id })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.id, apiKeyId), eq(apiKeys.orgId, ctx.viewer.orgId)));
+    if (!k) throw new NotFoundError('ApiKey');
+  }
+  const minGroupSize = input.minGroupSize ?? 5;
+  if (!Number.isInteger(minGroupSize) || minGroupSize < 1 || minGroupSize > 1_000_000)
+    throw new InputError('minGroupSize must be between 1 and 1000000.', 'minGroupSize');
+
+  const [latest] = await ctx.db
+    .select({ id: datasetVersions.id })
+    .from(datasetVersions)
+    .where(eq(datasetVersions.datasetId, dataset.id))
+    .orderBy(desc(datasetVersions.number))
+    .limit(1);
+  const columns = latest
+    ? await ctx.db
+        .select()
+        .from(datasetColumns)
+        .where(eq(datasetColumns.versionId, latest.id))
+        .orderBy(asc(datasetColumns.position))
+    : [];
+  const known = new Map(columns.map((c) => [c.name, c]));
+  const rules = input.columnRules ?? [];
+  const seen = new Set<string>();
+  for (const r of rules) {
+    if (seen.has(r.column))
+      throw new InputError(`Column "${r.column}" has two rules.`, 'columnRules');
+    seen.add(r.column);
+    if (latest && !known.has(r.column))
+      throw new InputError(`No column named "${r.column}" in the current version.`, 'columnRules');
+  }
+  if (input.rowFilter) {
+    // Compile once against the current columns: a filter that would not compile is refused now
+    // rather than silently hiding every row later.
+    compileFilter(
+      input.rowFilter,
+      (name) => {
+        const c = known.get(name);
+        if (latest && !c)
+          throw new InputError(`No column named "${name}" in the current version.`, 'rowFilter');
+        return { expr: 'null', type: c?.type ?? 'STRING' };
+      },
+      new Params(),
+      (value, type, label) => {
+        if (typeof value === 'string' && value.startsWith('$') && !value.startsWith('$$')) {
+          if (!VIEWER_FIELDS.test(value))
+            throw new InputError(
+              `${label}: ${JSON.stringify(value)} is not a viewer reference ($viewer.id, $viewer.orgId, $viewer.role, $viewer.attributes.<name>).`,
+              'rowFilter',
+            );
+          return null;
+        }
+        return coerce(typeof value === 'string' ? value.replace(/^\$\$/, '$') : value, type, label);
+      },
+    );
+  }
+
+  const values = {
+    datasetId: dataset.id,
+    orgId: ctx.viewer.orgId,
+    principalKind: role ? ('ROLE' as const) : userId ? ('USER' as const) : ('API_KEY' as const),
+    principalRole: role ?? null,
+    principalUserId: userId ?? null,
+    principalApiKeyId: apiKeyId ?? null,
+    access: input.access ?? 'ROWS',
+    rowFilter: input.rowFilter ?? null,
+    columnRules: rules,
+    minGroupSize,
+    createdBy: ctx.viewer.userId,
+  };
+  const existing = (await listDatasetPolicies(ctx, dataset.id)).find(
+    (p) =>
+      p.principalKind === values.principalKind &&
+      p.principalRole === values.principalRole &&
+      p.principalUserId === values.principalUserId &&
+      p.principalApiKeyId === values.principalApiKeyId,
+  );
+  try {
+    const [saved] = existing
+      ? await ctx.db
+          .update(datasetPolicies)
+          .set({ ...values, updatedAt: new Date() })
+          .where(eq(datasetPolicies.id, existing.id))
+          .returning()
+      : await ctx.db.insert(datasetPolicies).values(values).returning();
+    ctx.log.info({ datasetId: dataset.id, policyId: saved!.id }, 'dataset policy set');
+    return saved!;
+  } catch (error) {
+    // Two admins setting the same principal's policy at once: the loser is told.
+    if (isUniqueViolation(error))
+      throw new InputError('This principal’s policy changed meanwhile; try again.', 'principal');
+    throw error;
+  }
+}
+
+export async function listDatasetPolicies(
+  ctx: AuthedContext,
+  datasetId: string,
+): Promise<DatasetPolicy[]> {
+  const dataset = await findDataset(ctx, datasetId);
+  return ctx.db
+    .select()
+    .from(datasetPolicies)
+    .where(eq(datasetPolicies.datasetId, dataset.id))
+    .orderBy(asc(datasetPolicies.createdAt), asc(datasetPolicies.id));
+}
+
+export async function removeDatasetPolicy(
+  ctx: AuthedContext,
+  policyId: string,
+): Promise<DatasetPolicy> {
+  const [removed] = await ctx.db
+    .delete(datasetPolicies)
+    .where(and(eq(datasetPolicies.id, policyId), eq(datasetPolicies.orgId, ctx.viewer.orgId)))
+    .returning();
+  if (!removed) throw new NotFoundError('DatasetPolicy');
+  return removed;
+}

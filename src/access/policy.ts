@@ -1,0 +1,88 @@
+import type { DatasetPolicy } from '../../db/schema/access';
+import { roleAtLeast } from '../auth/roles';
+import type { Viewer } from '../auth/viewer';
+import type { ColumnType } from '../datasets/infer';
+import type { Filter } from '../query/language';
+
+export const COLUMN_RULES = ['CLEAR', 'MASK', 'HASH', 'PARTIAL', 'HIDE', 'AGGREGATE_ONLY'] as const;
+/**
+ * How a viewer sees a column: CLEAR as stored; MASK a fixed redaction; HASH a stable keyed hash
+ * (equal values hash equal, so joins and distinct counts still work); PARTIAL a hint such as
+ * `j***@example.com` or `***1234`; HIDE not at all; AGGREGATE_ONLY only inside aggregates.
+ */
+export type ColumnRule = (typeof COLUMN_RULES)[number];
+
+export type Sensitivity = 'NONE' | 'PII' | 'SECRET';
+
+export interface GateColumn {
+  name: string;
+  type: ColumnType;
+  position: number;
+  sensitivity: Sensitivity;
+  rule: ColumnRule;
+}
+
+/** What one viewer may do with one dataset version. */
+export interface Access {
+  /** ROWS: rows may be read (subject to the rules); AGGREGATE_ONLY: only aggregates. */
+  mode: 'ROWS' | 'AGGREGATE_ONLY';
+  /** Rows outside this filter do not exist for the viewer. Null: all rows. */
+  rowFilter: Filter | null;
+  columns: GateColumn[];
+  /** Smallest group an aggregate may report where aggregate-only access applies. */
+  minGroupSize: number;
+  /** The policy that applied, if any. */
+  policyId: string | null;
+}
+
+/** Default rule for a column with no policy rule: sensitive data is masked below ADMIN. */
+export function defaultRule(viewer: Viewer, sensitivity: Sensitivity): ColumnRule {
+  if (sensitivity === 'NONE') return 'CLEAR';
+  return viewer.kind === 'USER' && roleAtLeast(viewer.role, 'ADMIN') ? 'CLEAR' : 'MASK';
+}
+
+/**
+ * The one policy that applies to a viewer: for an API key, only a policy naming that key; for a
+ * member, one naming them, else one naming their role. Null when none does.
+ */
+export function applicablePolicy(
+  policies: readonly DatasetPolicy[],
+  viewer: Viewer,
+): DatasetPolicy | null {
+  if (viewer.kind === 'API_KEY') {
+    return (
+      policies.find(
+        (p) => p.principalKind === 'API_KEY' && p.principalApiKeyId === viewer.apiKeyId,
+      ) ?? null
+    );
+  }
+  return (
+    policies.find((p) => p.principalKind === 'USER' && p.principalUserId === viewer.userId) ??
+    policies.find((p) => p.principalKind === 'ROLE' && p.principalRole === viewer.role) ??
+    null
+  );
+}
+
+/**
+ * What a viewer may see of a version with these columns under these policies; null when the
+ * dataset is not visible at all (an API key no policy names).
+ */
+export function resolveAccess(
+  viewer: Viewer,
+  columns: ReadonlyArray<Omit<GateColumn, 'rule'>>,
+  policies: readonly DatasetPolicy[],
+): Access | null {
+  const policy = applicablePolicy(policies, viewer);
+  if (!policy && viewer.kind === 'API_KEY') return null;
+  const rules = new Map((policy?.columnRules ?? []).map((r) => [r.column, r.rule]));
+  return {
+    mode: policy?.access ?? 'ROWS',
+    rowFilter: (policy?.rowFilter as Filter | null | undefined) ?? null,
+    columns: columns.map((c) => ({
+      ...c,
+      rule: rules.get(c.name) ?? defaultRule(viewer, c.sensitivity),
+    })),
+    minGroupSize: policy?.minGroupSize ?? 5,
+    policyId: policy?.id ?? null,
+  };
+}
