@@ -13,7 +13,7 @@ import type { IngestionEvent } from '../src/events/bus';
 import { UserRef } from './auth';
 import { ErrorInterface } from './common';
 
-const ColumnTypeEnum = builder.enumType('ColumnType', {
+export const ColumnTypeEnum = builder.enumType('ColumnType', {
   description: 'Storage type of a dataset column.',
   values: COLUMN_TYPES,
 });
@@ -117,8 +117,7 @@ const VersionDiff = builder
 export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
   description: 'An immutable, fully loaded version of a dataset.',
   id: { resolve: (v: ds.DatasetVersion) => v.id },
-  load: async (ids: string[], ctx) =>
-    ctx.viewer ? ds.loadVersions(ctx.db, ctx.viewer, ids) : [],
+  load: async (ids: string[], ctx) => (ctx.viewer ? ds.loadVersions(ctx.db, ctx.viewer, ids) : []),
   sort: (v) => v.id,
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Version number, from 1.' }),
@@ -159,8 +158,7 @@ export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
 export const DatasetRef = builder.loadableNode('Dataset', {
   description: 'A named table of data with immutable versions.',
   id: { resolve: (d: ds.Dataset) => d.id },
-  load: async (ids: string[], ctx) =>
-    ctx.viewer ? ds.loadDatasets(ctx.db, ctx.viewer, ids) : [],
+  load: async (ids: string[], ctx) => (ctx.viewer ? ds.loadDatasets(ctx.db, ctx.viewer, ids) : []),
   sort: (d) => d.id,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name within the organization.' }),

@@ -1,8 +1,8 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { PothosValidationError } from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
@@ -11,6 +11,17 @@ import { type Role, roleAtLeast } from '../src/auth/roles';
 import type { AppContext, AuthedContext } from '../src/context';
 
 /** Types the builder is parameterized with; resolvers import them from here. */
+/** What the JSON scalar parses to. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface PesoTypes {
   Context: AppContext;
   AuthScopes: {
@@ -28,7 +39,7 @@ export interface PesoTypes {
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
-    JSON: { Input: unknown; Output: unknown };
+    JSON: { Input: JsonValue; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     ID: { Input: string; Output: string | number };
     File: { Input: File; Output: never };
@@ -78,6 +89,12 @@ export const builder = new SchemaBuilder<PesoTypes>({
   },
   relay: {
     clientMutationId: 'omit',
+    // Every stored ID is a UUID: refuse anything else here, before it reaches a uuid column.
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeGlobalID(globalID);
+      if (!UUID.test(decoded.id)) throw new PothosValidationError(`Invalid ID: ${globalID}`);
+      return decoded;
+    },
     cursorType: 'String',
     nodeQueryOptions: {
       description:

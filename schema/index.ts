@@ -1,6 +1,8 @@
 import '../resolvers/common';
 import '../resolvers/auth';
 import '../resolvers/datasets';
+import '../resolvers/queries';
+import '../resolvers/access';
 import { builder } from './builder';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { ColumnType } from '../datasets/infer';
+import { InputError } from '../errors';
 import type { ColumnRule } from './policy';
 
 /** What MASK shows instead of a value. */
@@ -9,6 +10,9 @@ export const MASKED = '***';
 export class Params {
   readonly values: Array<string | null> = [];
   bind(value: string | null, cast: string): string {
+    // PostgreSQL text cannot hold NUL: refuse it here rather than fail inside the driver.
+    if (value?.includes('\u0000'))
+      throw new InputError('Values cannot contain NUL characters.', 'input');
     this.values.push(value);
     return `$${this.values.length}::${cast}`;
   }

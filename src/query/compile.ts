@@ -11,7 +11,6 @@ import {
   OPERATORS,
   type Page,
   type QueryInput,
-  type Scalar,
 } from './language';
 
 /** Most rows one page may hold. */
@@ -130,7 +129,7 @@ interface Operand {
 }
 
 type Resolve = (column: string, purpose: string) => Operand;
-type ValueOf = (value: Scalar, type: ColumnType, label: string) => string | null;
+type ValueOf = (value: unknown, type: ColumnType, label: string) => string | null;
 
 /**
  * Compiles a filter to a SQL predicate. `resolve` maps a column name to an operand (and refuses
@@ -177,10 +176,10 @@ export function compileFilter(
   const op = set[0]!;
   const label = `Filter on "${column}"`;
   const cast = pgCast(type);
-  const bind = (v: Scalar) => params.bind(canonical(v, type, label), cast);
+  const bind = (v: unknown) => params.bind(canonical(v, type, label), cast);
   if ((COMPARISONS as readonly string[]).includes(op)) {
     const sqlOp = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' }[op as 'eq'];
-    return `(${expr} ${sqlOp} ${bind(filter[op] as Scalar)})`;
+    return `(${expr} ${sqlOp} ${bind(filter[op])})`;
   }
   switch (op) {
     case 'isNull':
@@ -346,6 +345,8 @@ export function compileQuery(
     rank.push(`ts_rank(${doc}, ${tsq}) desc`);
   }
   const { limit, offset } = pageOf(page);
+  // The parameters the FROM … WHERE part uses: a prefix, since the select list binds after it.
+  const fromParams = params.values.length;
 
   if (!isAggregateQuery(input)) {
     if (access.mode === 'AGGREGATE_ONLY')
@@ -379,7 +380,7 @@ export function compileQuery(
       sql: `select ${exprs.join(', ') || 'null as o_'} ${from} order by ${order.join(', ')} limit ${limit + 1} offset ${offset}`,
       params: params.values,
       countSql: `select count(*) as n ${from}`,
-      countParams: params.values,
+      countParams: params.values.slice(0, fromParams),
       columns: selected.map((c) => ({
         name: c.name,
         type: c.rule === 'CLEAR' ? c.type : 'STRING',
@@ -492,7 +493,8 @@ export function compileQuery(
   return {
     sql: `select ${selectSql} ${from}${groupSql}${havingSql}${order.length ? ` order by ${order.join(', ')}` : ''} limit ${limit + 1} offset ${offset}`,
     params: params.values,
-    countSql: `select count(*) as n from (select 1 ${from}${groupSql}${havingSql}) s`,
+    // The select list stays in: HAVING may reuse parameters bound inside it.
+    countSql: `select count(*) as n from (select ${selectSql} ${from}${groupSql}${havingSql}) s`,
     countParams: params.values,
     columns: outputs.map((o) => ({ name: o.name, type: o.type, masked: false, rule: o.rule })),
     limit,

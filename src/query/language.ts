@@ -13,18 +13,19 @@ export interface Filter {
   or?: Filter[] | null;
   not?: Filter | null;
   column?: string | null;
-  eq?: Scalar | null;
-  ne?: Scalar | null;
-  lt?: Scalar | null;
-  lte?: Scalar | null;
-  gt?: Scalar | null;
-  gte?: Scalar | null;
-  in?: Scalar[] | null;
-  notIn?: Scalar[] | null;
+  /** Values arrive as JSON; the compiler checks each against its column's type. */
+  eq?: unknown;
+  ne?: unknown;
+  lt?: unknown;
+  lte?: unknown;
+  gt?: unknown;
+  gte?: unknown;
+  in?: unknown[] | null;
+  notIn?: unknown[] | null;
   contains?: string | null;
   startsWith?: string | null;
   isNull?: boolean | null;
-  between?: Scalar[] | null;
+  between?: unknown[] | null;
 }
 
 export const COMPARISONS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte'] as const;

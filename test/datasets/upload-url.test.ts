@@ -248,6 +248,16 @@ describe('createUploadUrl', () => {
       owner.token,
     );
     const { secret, apiKey } = key.data!.createApiKey;
+    // API keys see a dataset only once a policy names them.
+    expect((await sign(id, 'a.csv', secret)).data?.createUploadUrl.__typename).toBe(
+      'NotFoundError',
+    );
+    const grant = await server.gql(
+      'mutation($input: DatasetPolicyInput!) { setDatasetPolicy(input: $input) { __typename } }',
+      { input: { datasetId: id, apiKeyId: apiKey.id } },
+      owner.token,
+    );
+    expect(grant.data?.setDatasetPolicy.__typename).toBe('DatasetPolicy');
     const ticket = await signed(id, 'a.csv', secret);
     const revoke = await server.gql(
       'mutation($id: ID!) { revokeApiKey(id: $id) { __typename } }',

@@ -172,3 +172,42 @@ export async function signUpOwner(server: TestServer, label = 'owner') {
     organizationId: payload.organizationId as string,
   };
 }
+
+/** Invites a member with `role` into the inviter's organization and signs them in. */
+export async function inviteMember(server: TestServer, inviterToken: string, role: string) {
+  const email = `${role.toLowerCase()}-${randomBytes(4).toString('hex')}@example.com`;
+  const res = await server.gql(
+    `mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
+      __typename ... on InviteMemberPayload { temporaryPassword membership { id user { id } } }
+      ... on Error { code message } } }`,
+    { input: { email, name: role, role } },
+    inviterToken,
+  );
+  const payload = res.data?.inviteMember;
+  if (payload?.__typename !== 'InviteMemberPayload')
+    throw new Error(`inviteMember failed: ${JSON.stringify(res)}`);
+  const login = await server.gql(
+    `mutation($input: LoginInput!) { login(input: $input) { ... on AuthPayload { token } } }`,
+    { input: { email, password: payload.temporaryPassword } },
+  );
+  return {
+    email,
+    token: login.data!.login.token as string,
+    membershipId: payload.membership.id as string,
+    userId: payload.membership.user.id as string,
+  };
+}
+
+/** Creates an API key with `role`; returns its secret and global ID. */
+export async function createApiKey(server: TestServer, token: string, role: string) {
+  const res = await server.gql(
+    `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
+      __typename ... on CreateApiKeyPayload { secret apiKey { id } } ... on Error { code message } } }`,
+    { input: { name: `key-${randomBytes(3).toString('hex')}`, role } },
+    token,
+  );
+  const payload = res.data?.createApiKey;
+  if (payload?.__typename !== 'CreateApiKeyPayload')
+    throw new Error(`createApiKey failed: ${JSON.stringify(res)}`);
+  return { secret: payload.secret as string, id: payload.apiKey.id as string };
+}

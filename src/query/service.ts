@@ -1,0 +1,44 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import { type QueryHistoryEntry, queryHistory } from '../../db/schema/queries';
+import type { Gate } from '../access/gate';
+import type { AuthedContext } from '../context';
+
+/** Appends a run to the caller's query history. */
+export async function recordHistory(
+  ctx: AuthedContext,
+  gate: Gate,
+  kind: string,
+  input: unknown,
+  rowCount: number,
+  started: number,
+): Promise<void> {
+  await ctx.db.insert(queryHistory).values({
+    orgId: ctx.viewer.orgId,
+    userId: ctx.viewer.userId,
+    apiKeyId: ctx.viewer.apiKeyId,
+    datasetId: gate.dataset.id,
+    versionId: gate.version.id,
+    kind,
+    query: input ?? {},
+    rowCount,
+    ms: Math.round(performance.now() - started),
+  });
+}
+
+/** The caller's own runs, newest first; `before` pages on by time. */
+export async function listHistory(
+  ctx: AuthedContext,
+  page: { first: number; before: Date | null },
+): Promise<QueryHistoryEntry[]> {
+  const who = ctx.viewer.userId
+    ? eq(queryHistory.userId, ctx.viewer.userId)
+    : eq(queryHistory.apiKeyId, ctx.viewer.apiKeyId!);
+  const conditions = [eq(queryHistory.orgId, ctx.viewer.orgId), who];
+  if (page.before) conditions.push(lt(queryHistory.at, page.before));
+  return ctx.db
+    .select()
+    .from(queryHistory)
+    .where(and(...conditions))
+    .orderBy(desc(queryHistory.at), desc(queryHistory.id))
+    .limit(page.first);
+}
