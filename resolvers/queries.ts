@@ -1,8 +1,13 @@
-/** Query.datasetQuery · Query.searchDataset */
+/** Query.datasetQuery · Query.searchDataset · Query.askDataset · Query.savedQueries · Query.runSavedQuery · Query.queryHistory · Mutation.exportQuery · Mutation.createDatasetVersionFromQuery · Mutation.saveQuery · Mutation.deleteSavedQuery */
+
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import type { QueryHistoryEntry, SavedQuery as SavedQueryRow } from '../db/schema/queries';
 import { builder } from '../schema/builder';
 import { cursorOf, type GatedResult, gatedQuery, gatedSearch, openGate } from '../src/access/gate';
 import { COLUMN_RULES } from '../src/access/policy';
-import { InputError, NotFoundError } from '../src/errors';
+import { ConflictError, InputError, NotFoundError } from '../src/errors';
+import { type AskResult, askDataset } from '../src/query/ask';
+import { createExport } from '../src/query/export';
 import {
   AGGREGATE_FUNCTIONS,
   type Aggregate,
@@ -12,7 +17,10 @@ import {
   type QueryInput,
   TIME_BUCKETS,
 } from '../src/query/language';
-import { recordHistory } from '../src/query/service';
+import { materializeQuery } from '../src/query/materialize';
+import * as saved from '../src/query/saved';
+import { listHistory, recordHistory, recordHistoryFor } from '../src/query/service';
+import { UserRef } from './auth';
 import { ColumnTypeEnum, DatasetRef, DatasetVersionRef } from './datasets';
 
 export const ColumnRuleEnum = builder.enumType('ColumnRule', {
@@ -213,5 +221,310 @@ builder.queryFields((t) => ({
       await recordHistory(ctx, gate, 'SEARCH', { search: args.text }, result.rows.length, started);
       return { ...result, versionId: gate.version.id };
     },
+  }),
+}));
+
+const ExportFormatEnum = builder.enumType('ExportFormat', {
+  description: 'File format of an export.',
+  values: {
+    CSV: { description: 'RFC 4180 CSV with a header row.' },
+    NDJSON: { description: 'One JSON object per line.' },
+  } as const,
+});
+
+const ExportLink = builder
+  .objectRef<{ url: string; expiresAt: Date; versionId: string }>('ExportLink')
+  .implement({
+    description: 'A short-lived link that streams a query result: `curl -o out.csv "<url>"`.',
+    fields: (t) => ({
+      url: t.exposeString('url', { description: 'GET it before it expires.' }),
+      expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When it stops working.' }),
+      version: t.field({
+        type: DatasetVersionRef,
+        description: 'The version it reads (pinned when the link was made).',
+        resolve: (e) => e.versionId,
+      }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  exportQuery: t.withAuth({ authenticated: true }).field({
+    type: ExportLink,
+    description:
+      'Signs a 10-minute link to every row (or group) of a query as CSV or NDJSON, streamed through the access gate with masking applied. The download re-checks your rights.',
+    errors: { ...errors },
+    args: {
+      datasetId: t.arg.globalID({ for: [DatasetRef], required: true }),
+      version: t.arg.int({ description: 'Version number; default the newest.' }),
+      input: t.arg({ type: QueryInputRef, required: true }),
+      format: t.arg({ type: ExportFormatEnum, required: true }),
+    },
+    resolve: (_root, args, ctx) =>
+      createExport(ctx, {
+        datasetId: args.datasetId.id,
+        version: args.version,
+        query: args.input,
+        format: args.format,
+      }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createDatasetVersionFromQuery: t.withAuth({ role: 'ANALYST' }).field({
+    type: DatasetVersionRef,
+    description:
+      'Writes every row (or group) of a query, as you see it through the gate, as a new version of a dataset: an existing one (targetDatasetId) or a new one (newDatasetName). Masked columns are stored masked. All or nothing.',
+    errors: { types: [InputError, NotFoundError, ConflictError], directResult: true },
+    args: {
+      datasetId: t.arg.globalID({ for: [DatasetRef], required: true }),
+      version: t.arg.int({ description: 'Source version number; default the newest.' }),
+      input: t.arg({ type: QueryInputRef, required: true }),
+      targetDatasetId: t.arg.globalID({ for: [DatasetRef], description: 'Dataset to add to.' }),
+      newDatasetName: t.arg.string({ description: 'Name of a new dataset to create.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      materializeQuery(ctx, {
+        datasetId: args.datasetId.id,
+        version: args.version,
+        query: args.input,
+        targetDatasetId: args.targetDatasetId?.id,
+        newDatasetName: args.newDatasetName,
+      }),
+  }),
+}));
+
+const ParameterTypeEnum = builder.enumType('ParameterType', {
+  description: 'Type of a saved-query parameter.',
+  values: ['STRING', 'INTEGER', 'FLOAT', 'BOOLEAN', 'DATE', 'TIMESTAMP'] as const,
+});
+
+const VisibilityEnum = builder.enumType('QueryVisibility', {
+  description: 'Who sees a saved query.',
+  values: {
+    ORG: { description: 'Everyone in the organization who can see its dataset.' },
+    PRIVATE: { description: 'Only you.' },
+  } as const,
+});
+
+const SavedQueryParameter = builder
+  .objectRef<SavedQueryRow['parameters'][number]>('SavedQueryParameter')
+  .implement({
+    description: 'A named, typed parameter; the query refers to it as "$params.<name>".',
+    fields: (t) => ({
+      name: t.exposeString('name', { description: 'Name.' }),
+      type: t.field({ type: ParameterTypeEnum, description: 'Type.', resolve: (p) => p.type }),
+      required: t.exposeBoolean('required', { description: 'Must be given (unless defaulted).' }),
+      default: t.field({
+        type: 'JSON',
+        nullable: true,
+        description: 'Value when not given.',
+        resolve: (p) => p.default,
+      }),
+    }),
+  });
+
+const SavedQueryRef = builder.objectRef<SavedQueryRow>('SavedQuery').implement({
+  description: 'A named query over a dataset, with typed parameters, shared or private.',
+  fields: (t) => ({
+    id: t.id({ description: 'Global ID.', resolve: (q) => encodeGlobalID('SavedQuery', q.id) }),
+    name: t.exposeString('name', { description: 'Name.' }),
+    description: t.exposeString('description', { description: 'What it answers.' }),
+    dataset: t.field({ type: DatasetRef, description: 'Dataset.', resolve: (q) => q.datasetId }),
+    query: t.field({
+      type: 'JSON',
+      description: 'The DatasetQueryInput, with "$params.<name>" placeholders.',
+      resolve: (q) => q.query,
+    }),
+    parameters: t.field({
+      type: [SavedQueryParameter],
+      description: 'Parameters.',
+      resolve: (q) => q.parameters,
+    }),
+    visibility: t.field({
+      type: VisibilityEnum,
+      description: 'Who sees it.',
+      resolve: (q) => q.visibility,
+    }),
+    owner: t.field({
+      type: UserRef,
+      nullable: true,
+      description: 'Who saved it.',
+      resolve: (q) => q.ownerId,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was saved.' }),
+  }),
+});
+
+const ParameterInput = builder.inputType('SavedQueryParameterInput', {
+  description: 'Declares a parameter.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Name (letters, digits, _).' }),
+    type: t.field({ type: ParameterTypeEnum, required: true, description: 'Type.' }),
+    required: t.boolean({ description: 'Default true.' }),
+    default: t.field({ type: 'JSON', description: 'Value when not given.' }),
+  }),
+});
+
+const SaveQueryInput = builder.inputType('SaveQueryInput', {
+  description: 'A query to save.',
+  fields: (t) => ({
+    datasetId: t.globalID({ for: [DatasetRef], required: true, description: 'Dataset.' }),
+    name: t.string({ required: true, description: 'Name.' }),
+    description: t.string({ description: 'What it answers.' }),
+    query: t.field({
+      type: QueryInputRef,
+      required: true,
+      description: 'The query; filter values may be "$params.<name>".',
+    }),
+    parameters: t.field({ type: [ParameterInput], description: 'Parameters it uses.' }),
+    visibility: t.field({ type: VisibilityEnum, description: 'Default ORG.' }),
+  }),
+});
+
+const HistoryEntry = builder.objectRef<QueryHistoryEntry>('QueryHistoryEntry').implement({
+  description: 'A query you ran.',
+  fields: (t) => ({
+    kind: t.exposeString('kind', { description: 'QUERY, SEARCH, SAVED_QUERY or ASK.' }),
+    dataset: t.field({
+      type: DatasetRef,
+      nullable: true,
+      description: 'Dataset.',
+      resolve: (h) => h.datasetId,
+    }),
+    query: t.field({ type: 'JSON', description: 'What was asked.', resolve: (h) => h.query }),
+    rowCount: t.exposeInt('rowCount', { description: 'Rows returned.' }),
+    ms: t.exposeInt('ms', { description: 'Time taken in milliseconds.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'When.' }),
+  }),
+});
+
+const AskAnswer = builder.objectRef<AskResult>('AskAnswer').implement({
+  description: 'A question answered by a query the model proposed and the gate ran.',
+  fields: (t) => ({
+    question: t.exposeString('question', { description: 'The question.' }),
+    query: t.field({
+      type: 'JSON',
+      description: 'The DatasetQueryInput that ran.',
+      resolve: (a) => a.query,
+    }),
+    explanation: t.exposeString('explanation', { description: 'What the query does.' }),
+    cached: t.exposeBoolean('cached', { description: 'Answered from the cache.' }),
+    result: t.field({ type: QueryResultRef, description: 'Its rows.', resolve: (a) => a.result }),
+  }),
+});
+
+function savedQueryId(id: string | number): string {
+  try {
+    const decoded = decodeGlobalID(String(id));
+    if (decoded.typename === 'SavedQuery' && /^[0-9a-f-]{36}$/i.test(decoded.id)) return decoded.id;
+  } catch {}
+  throw new InputError('Not a SavedQuery ID.', 'id');
+}
+
+builder.queryFields((t) => ({
+  askDataset: t.withAuth({ authenticated: true }).field({
+    type: AskAnswer,
+    description:
+      'Answers a question in plain language: the model (OPENAI_*) proposes a query in Peso’s query language from the column names and types you may read (never values, never SQL), and it runs through the access gate as you. LLM_NOT_CONFIGURED without OPENAI_API_KEY.',
+    errors: { ...errors },
+    args: {
+      datasetId: t.arg.globalID({ for: [DatasetRef], required: true }),
+      version: t.arg.int({ description: 'Version number; default the newest.' }),
+      question: t.arg.string({ required: true, description: 'The question.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const started = performance.now();
+      const answer = await askDataset(ctx, {
+        datasetId: args.datasetId.id,
+        question: args.question,
+        version: args.version,
+      });
+      await recordHistoryFor(
+        ctx,
+        answer.result.versionId,
+        args.datasetId.id,
+        'ASK',
+        {
+          question: answer.question,
+          query: answer.query,
+        },
+        answer.result.rows.length,
+        started,
+      );
+      return answer;
+    },
+  }),
+  savedQueries: t.withAuth({ authenticated: true }).field({
+    type: [SavedQueryRef],
+    description: 'Saved queries you can see, by name (optionally of one dataset).',
+    args: { datasetId: t.arg.globalID({ for: [DatasetRef] }) },
+    resolve: (_root, args, ctx) => saved.listSavedQueries(ctx, args.datasetId?.id ?? null),
+  }),
+  runSavedQuery: t.withAuth({ authenticated: true }).field({
+    type: QueryResultRef,
+    description: 'Runs a saved query with arguments for its parameters, through the gate as you.',
+    errors: { ...errors },
+    args: {
+      id: t.arg.id({ required: true, description: 'SavedQuery ID.' }),
+      params: t.arg({ type: 'JSONObject', description: 'Arguments by parameter name.' }),
+      version: t.arg.int({ description: 'Version number; default the newest.' }),
+      first: t.arg.int({ description: 'Page size (default 100, at most 10,000).' }),
+      after: t.arg.string({ description: 'Cursor from pageInfo.endCursor.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const started = performance.now();
+      const q = await saved.findSavedQuery(ctx, savedQueryId(args.id));
+      const input = saved.bindParameters(q.query as QueryInput, q.parameters, args.params ?? {});
+      const gate = await openGate(ctx, { datasetId: q.datasetId, version: args.version });
+      const result = await gatedQuery(ctx, gate, input, args, 'SAVED_QUERY');
+      await recordHistory(
+        ctx,
+        gate,
+        'SAVED_QUERY',
+        { savedQuery: q.id, params: args.params ?? {} },
+        result.rows.length,
+        started,
+      );
+      return { ...result, versionId: gate.version.id };
+    },
+  }),
+  queryHistory: t.withAuth({ authenticated: true }).field({
+    type: [HistoryEntry],
+    description: 'Your own recent queries, newest first.',
+    args: {
+      first: t.arg.int({ description: 'How many (default 50, at most 500).' }),
+      before: t.arg({ type: 'DateTime', description: 'Only runs before this time (paging).' }),
+    },
+    resolve: (_root, args, ctx) => {
+      const first = args.first ?? 50;
+      if (first < 1 || first > 500)
+        throw new InputError('first must be between 1 and 500.', 'first');
+      return listHistory(ctx, { first, before: args.before ?? null });
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  saveQuery: t.withAuth({ authenticated: true }).field({
+    type: SavedQueryRef,
+    description: 'Saves a query with named, typed parameters, for the org or just you.',
+    errors: { ...errors },
+    args: { input: t.arg({ type: SaveQueryInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      saved.saveQuery(ctx, {
+        datasetId: input.datasetId.id,
+        name: input.name,
+        description: input.description,
+        query: input.query,
+        parameters: input.parameters,
+        visibility: input.visibility,
+      }),
+  }),
+  deleteSavedQuery: t.withAuth({ authenticated: true }).field({
+    type: SavedQueryRef,
+    description: 'Deletes a saved query (its owner or an admin).',
+    errors: { ...errors },
+    args: { id: t.arg.id({ required: true, description: 'SavedQuery ID.' }) },
+    resolve: (_root, { id }, ctx) => saved.deleteSavedQuery(ctx, savedQueryId(id)),
   }),
 }));

@@ -20,6 +20,7 @@ import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
 import { PesoError, UnauthenticatedError } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
 import type { Logger } from './log';
+import { EXPORT_PATH, exportRoute } from './query/export';
 
 export interface PesoServer {
   http: Server;
@@ -181,8 +182,10 @@ export async function startServer(deps: {
   });
 
   const upload = uploadRoute(contextDeps);
+  const download = exportRoute(contextDeps);
   const http = createServer((req, res) => {
     if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
+    else if (req.url?.startsWith(EXPORT_PATH)) void download(req, res);
     else void yoga(req, res);
   });
   const wss = new WebSocketServer({ server: http, path: yoga.graphqlEndpoint });

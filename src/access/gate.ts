@@ -155,6 +155,83 @@ export async function gatedSearch(
   return gatedQuery(ctx, gate, {}, page, 'SEARCH', words);
 }
 
+/** Compiles a query for every matching row (no paging), for export and materialize. */
+export function planAll(ctx: AuthedContext, gate: Gate, input: QueryInput): Plan {
+  return compileQuery(
+    gate.access,
+    input,
+    {},
+    {
+      table: gate.version.tableName,
+      viewer: ctx.viewer,
+      hashKey: () => hashKey(ctx.config.secret, ctx.viewer.orgId),
+      unbounded: true,
+    },
+  );
+}
+
+/** Rows fetched per round trip while streaming. */
+const STREAM_BATCH = 2_000;
+
+/**
+ * Streams every row a query matches to `onBatch`, in order, a batch at a time (never the whole
+ * result in memory), and records the read with the number of rows delivered — also when the
+ * consumer stops early by throwing.
+ */
+export async function gatedStream(
+  ctx: AuthedContext,
+  gate: Gate,
+  input: QueryInput,
+  action: string,
+  onBatch: (rows: Array<Record<string, unknown>>, columns: OutputColumn[]) => Promise<void>,
+): Promise<{ rows: number; columns: OutputColumn[] }> {
+  const plan = planAll(ctx, gate, input);
+  let delivered = 0;
+  try {
+    if (ctx.database.kind === 'postgres') {
+      const cursor = ctx.database.sql
+        .unsafe(plan.sql, [...plan.params] as never[])
+        .cursor(STREAM_BATCH) as AsyncIterable<Array<Record<string, unknown>>>;
+      for await (const batch of cursor) {
+        await onBatch(
+          batch.map((r) => shape(r, plan.columns)),
+          plan.columns,
+        );
+        delivered += batch.length;
+      }
+    } else {
+      // PGlite is one connection: page with OFFSET instead of holding a cursor (and the
+      // connection) open for as long as a slow client reads.
+      for (let offset = 0; ; offset += STREAM_BATCH) {
+        const batch = await query(
+          ctx.database,
+          `${plan.sql} limit ${STREAM_BATCH} offset ${offset}`,
+          plan.params,
+        );
+        if (batch.length > 0) {
+          await onBatch(
+            batch.map((r) => shape(r, plan.columns)),
+            plan.columns,
+          );
+          delivered += batch.length;
+        }
+        if (batch.length < STREAM_BATCH) break;
+      }
+    }
+  } finally {
+    await recordAudit(ctx, {
+      action,
+      datasetId: gate.dataset.id,
+      versionId: gate.version.id,
+      columnsRead: plan.columnsRead,
+      columnsMasked: plan.columnsMasked,
+      filter: input.where ?? null,
+      rowCount: delivered,
+    });
+  }
+  return { rows: delivered, columns: plan.columns };
+}
+
 /** The cursor of each row of a result, by position. */
 export function cursorOf(result: GatedResult, index: number): string {
   return cursorAt(result.offset + index);

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { and, eq, gt, sql } from 'drizzle-orm';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { type DatasetUpload, datasetUploads, datasetVersions } from '../../db/schema/datasets';
 import { roleAtLeast } from '../auth/roles';
+import { signUrlToken, verifyUrlToken } from '../auth/signed-urls';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, type ContextDeps, contextFor } from '../context';
 import {
@@ -16,16 +15,13 @@ import {
   UnauthenticatedError,
 } from '../errors';
 import type { IngestionEvent } from '../events/bus';
+import { allowOnly, requestIdOf, sendError, sendJson } from '../http/respond';
 import { DatasetInputError } from './input-error';
 import { findDataset, type UploadOptions, uploadVersion } from './service';
 
 /** Path prefix the server routes signed uploads under. */
 export const UPLOAD_PATH = '/uploads/';
 const AUDIENCE = 'peso-upload';
-
-function key(secret: string): Uint8Array {
-  return new TextEncoder().encode(secret);
-}
 
 /**
  * Reserves a new version of a dataset and signs a URL the caller PUTs the file to. The URL is
@@ -53,28 +49,11 @@ export async function createUploadUrl(
       expiresAt,
     })
     .returning();
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(upload!.id)
-    .setAudience(AUDIENCE)
-    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(key(ctx.config.secret));
+  const token = await signUrlToken(ctx.config.secret, AUDIENCE, {
+    subject: upload!.id,
+    expiresAt,
+  });
   return { upload: upload!, url: `${input.origin}${UPLOAD_PATH}${token}` };
-}
-
-async function verifyUploadToken(secret: string, token: string): Promise<string> {
-  try {
-    const { payload } = await jwtVerify(token, key(secret), {
-      audience: AUDIENCE,
-      algorithms: ['HS256'],
-    });
-    if (typeof payload.sub !== 'string') throw new UnauthenticatedError('Invalid upload URL.');
-    return payload.sub;
-  } catch (error) {
-    if (error instanceof joseErrors.JWTExpired)
-      throw new UnauthenticatedError('Upload URL expired.');
-    throw new UnauthenticatedError('Invalid upload URL.');
-  }
 }
 
 /**
@@ -90,7 +69,12 @@ export async function receiveUpload(
     requestId: string;
   },
 ) {
-  const uploadId = await verifyUploadToken(deps.config.secret, request.token);
+  const { subject: uploadId } = await verifyUrlToken(
+    deps.config.secret,
+    AUDIENCE,
+    request.token,
+    'Upload URL',
+  );
   if (request.contentLength !== null && request.contentLength > deps.config.maxUploadBytes) {
     throw new DatasetInputError(
       'TOO_LARGE',
@@ -140,32 +124,14 @@ export async function receiveUpload(
   }
 }
 
-const STATUS: Record<string, number> = {
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  BAD_USER_INPUT: 400,
-};
-
-function send(res: ServerResponse, status: number, body: unknown, requestId: string) {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': requestId });
-  res.end(JSON.stringify(body));
-}
-
 /**
  * HTTP handler for `PUT /uploads/<token>`. Answers 201 with the new version, or a JSON error
  * `{ error: { code, message, … } }` with a matching status; the body is streamed, never buffered.
  */
 export function uploadRoute(deps: ContextDeps) {
   return async (req: IncomingMessage, res: ServerResponse) => {
-    const requestId = String(req.headers['x-request-id'] ?? '').slice(0, 100) || randomUUID();
-    if (req.method !== 'PUT') {
-      res.setHeader('allow', 'PUT');
-      send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'Use PUT.' } }, requestId);
-      return;
-    }
+    const requestId = requestIdOf(req);
+    if (!allowOnly(req, res, 'PUT', requestId)) return;
     const token = (req.url ?? '').slice(UPLOAD_PATH.length).split('?')[0] ?? '';
     const length = Number(req.headers['content-length']);
     try {
@@ -175,7 +141,7 @@ export function uploadRoute(deps: ContextDeps) {
         contentLength: Number.isFinite(length) && length >= 0 ? length : null,
         requestId,
       });
-      send(
+      sendJson(
         res,
         201,
         {
@@ -191,27 +157,7 @@ export function uploadRoute(deps: ContextDeps) {
         requestId,
       );
     } catch (error) {
-      if (!(error instanceof PesoError)) {
-        deps.log.error({ err: error, requestId }, 'upload failed unexpectedly');
-        send(res, 500, { error: { code: 'INTERNAL', message: 'Unexpected error.' } }, requestId);
-      } else {
-        const detail =
-          error instanceof DatasetInputError
-            ? { reason: error.reason, line: error.line ?? null, column: error.column ?? null }
-            : error instanceof InputError
-              ? { field: error.field }
-              : {};
-        const status =
-          error instanceof DatasetInputError && error.reason === 'TOO_LARGE'
-            ? 413
-            : (STATUS[error.code] ?? 400);
-        send(
-          res,
-          status,
-          { error: { code: error.code, message: error.message, ...detail } },
-          requestId,
-        );
-      }
+      sendError(res, error, requestId, deps.log);
       // Stop reading a body nobody will use.
       if (!req.complete) req.destroy();
     }

@@ -53,6 +53,8 @@ export interface CompileOptions {
   hashKey: () => Buffer;
   /** Full-text search over the text columns readable in clear; ranks rows by relevance. */
   search?: string | null;
+  /** Every matching row, for streaming (export, materialize): no LIMIT/OFFSET, paging ignored. */
+  unbounded?: boolean;
 }
 
 const col = (c: GateColumn) => `t.c${c.position}`;
@@ -344,7 +346,8 @@ export function compileQuery(
     from += ` and ${doc} @@ ${tsq}`;
     rank.push(`ts_rank(${doc}, ${tsq}) desc`);
   }
-  const { limit, offset } = pageOf(page);
+  const { limit, offset } = options.unbounded ? { limit: 0, offset: 0 } : pageOf(page);
+  const paging = options.unbounded ? '' : ` limit ${limit + 1} offset ${offset}`;
   // The parameters the FROM … WHERE part uses: a prefix, since the select list binds after it.
   const fromParams = params.values.length;
 
@@ -377,7 +380,7 @@ export function compileQuery(
     order.push('t.ctid');
     for (const c of selected) read.add(c.name);
     return {
-      sql: `select ${exprs.join(', ') || 'null as o_'} ${from} order by ${order.join(', ')} limit ${limit + 1} offset ${offset}`,
+      sql: `select ${exprs.join(', ') || 'null as o_'} ${from} order by ${order.join(', ')}${paging}`,
       params: params.values,
       countSql: `select count(*) as n ${from}`,
       countParams: params.values.slice(0, fromParams),
@@ -491,7 +494,7 @@ export function compileQuery(
   for (const g of groupExprs) order.push(`${g} asc nulls first`);
   const selectSql = outputs.map((o, i) => `${o.select} as o${i}`).join(', ');
   return {
-    sql: `select ${selectSql} ${from}${groupSql}${havingSql}${order.length ? ` order by ${order.join(', ')}` : ''} limit ${limit + 1} offset ${offset}`,
+    sql: `select ${selectSql} ${from}${groupSql}${havingSql}${order.length ? ` order by ${order.join(', ')}` : ''}${paging}`,
     params: params.values,
     // The select list stays in: HAVING may reuse parameters bound inside it.
     countSql: `select count(*) as n from (select ${selectSql} ${from}${groupSql}${havingSql}) s`,

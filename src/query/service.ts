@@ -12,12 +12,24 @@ export async function recordHistory(
   rowCount: number,
   started: number,
 ): Promise<void> {
+  await recordHistoryFor(ctx, gate.version.id, gate.dataset.id, kind, input, rowCount, started);
+}
+
+export async function recordHistoryFor(
+  ctx: AuthedContext,
+  versionId: string,
+  datasetId: string,
+  kind: string,
+  input: unknown,
+  rowCount: number,
+  started: number,
+): Promise<void> {
   await ctx.db.insert(queryHistory).values({
     orgId: ctx.viewer.orgId,
     userId: ctx.viewer.userId,
     apiKeyId: ctx.viewer.apiKeyId,
-    datasetId: gate.dataset.id,
-    versionId: gate.version.id,
+    datasetId,
+    versionId,
     kind,
     query: input ?? {},
     rowCount,

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DatasetInputError } from '../datasets/input-error';
+import { InputError, PesoError } from '../errors';
+import type { Logger } from '../log';
+
+const STATUS: Record<string, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  BAD_USER_INPUT: 400,
+};
+
+/** The request id of a plain HTTP route: the caller's `x-request-id`, or a new one. */
+export function requestIdOf(req: IncomingMessage): string {
+  return String(req.headers['x-request-id'] ?? '').slice(0, 100) || randomUUID();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string) {
+  if (res.headersSent) return;
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': requestId });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * Answers a failed plain-HTTP request (signed uploads and exports) the way GraphQL would: a
+ * `PesoError` as `{ error: { code, message, … } }` with a matching status; anything else as a
+ * masked 500 whose details go only to the log.
+ */
+export function sendError(
+  res: ServerResponse,
+  error: unknown,
+  requestId: string,
+  log: Logger,
+): void {
+  if (!(error instanceof PesoError)) {
+    log.error({ err: error, requestId }, 'request failed unexpectedly');
+    sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Unexpected error.' } }, requestId);
+    return;
+  }
+  const detail =
+    error instanceof DatasetInputError
+      ? { reason: error.reason, line: error.line ?? null, column: error.column ?? null }
+      : error instanceof InputError
+        ? { field: error.field }
+        : {};
+  const status =
+    error instanceof DatasetInputError && error.reason === 'TOO_LARGE'
+      ? 413
+      : (STATUS[error.code] ?? 400);
+  sendJson(
+    res,
+    status,
+    { error: { code: error.code, message: error.message, ...detail } },
+    requestId,
+  );
+}
+
+/** 405 with `Allow`, unless the method is the one expected. */
+export function allowOnly(
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  requestId: string,
+): boolean {
+  if (req.method === method) return true;
+  res.setHeader('allow', method);
+  sendJson(
+    res,
+    405,
+    { error: { code: 'METHOD_NOT_ALLOWED', message: `Use ${method}.` } },
+    requestId,
+  );
+  return false;
+}
