@@ -14,7 +14,9 @@ export class Params {
     if (value?.includes('\u0000'))
       throw new InputError('Values cannot contain NUL characters.', 'input');
     this.values.push(value);
-    return `$${this.values.length}::${cast}`;
+    // Typed as text first, then cast: drivers then send the text as it is (postgres.js would
+    // otherwise encode a boolean-typed parameter from the JS value, reading "true" as false).
+    return cast === 'text' ? `$${this.values.length}::text` : `$${this.values.length}::text::${cast}`;
   }
 }
 

@@ -7,6 +7,7 @@ import {
   type Aggregate,
   COMPARISONS,
   type Filter,
+  filterColumns,
   isAggregateQuery,
   OPERATORS,
   type Page,
@@ -193,6 +194,9 @@ export function compileFilter(
         throw new InputError(`${label}: at most ${MAX_IN_LIST} values in ${op}.`, 'where');
       if (list.length === 0) return op === 'in' ? 'false' : 'true';
       const values = list.map((v) => canonical(v, type, label));
+      // Bound as one JSON array, so Params cannot see a NUL inside: check each value here.
+      if (values.some((v) => v?.includes('\u0000')))
+        throw new InputError('Values cannot contain NUL characters.', 'input');
       // One bound JSON array, however long the list: no statement grows with its size.
       const array = `array(select x::${cast} from jsonb_array_elements_text(${params.bind(JSON.stringify(values), 'jsonb')}) x)`;
       return op === 'in' ? `(${expr} = any(${array}))` : `(not (${expr} = any(${array})))`;
@@ -201,7 +205,8 @@ export function compileFilter(
     case 'startsWith': {
       if (type !== 'STRING' && type !== 'CATEGORY')
         throw new InputError(`${label}: ${op} needs a text column, not ${type}.`, 'where');
-      const needle = params.bind(String(filter[op]), 'text');
+      // Through `canonical` like every other value, so a policy's "$viewer.…" resolves here too.
+      const needle = params.bind(canonical(filter[op], 'STRING', label), 'text');
       return op === 'contains'
         ? `(strpos(lower(${expr}), lower(${needle})) > 0)`
         : `starts_with(${expr}, ${needle})`;
@@ -241,12 +246,13 @@ export function cursorAt(offset: number): string {
 export function policyPredicate(access: Access, viewer: Viewer, params: Params): string {
   if (!access.rowFilter) return 'true';
   const byName = new Map(access.columns.map((c) => [c.name, c]));
+  // A policy naming a column this version lacks lets no row through: fail closed (compiling it
+  // with a stand-in value would let `isNull` or an empty `notIn` match every row).
+  if (filterColumns(access.rowFilter).some((name) => !byName.has(name))) return 'false';
   return compileFilter(
     access.rowFilter,
     (name) => {
-      const c = byName.get(name);
-      // A policy naming a column this version lacks lets no row through: fail closed.
-      if (!c) return { expr: 'null', type: 'STRING' };
+      const c = byName.get(name)!;
       return { expr: col(c), type: c.type };
     },
     params,
