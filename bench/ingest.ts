@@ -1,23 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import {
-  createReadStream,
-  createWriteStream,
-  openAsBlob,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { createReadStream, openAsBlob, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { type Database, openDatabase } from '../db/client';
 import { scratchDatabase } from '../db/scratch';
 import { seedDemoOrganization } from '../db/seed';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { startServer } from '../src/server';
+import { writeFlightsCsv } from './flights';
 
 const MIN_ROWS = Number(process.env.BENCH_INGEST_ROWS ?? 1_000_000);
 
@@ -35,36 +27,6 @@ const UPLOAD = /* GraphQL */ `
     }
   }
 `;
-
-interface Flight {
-  delay: number;
-  distance: number;
-  time: number;
-}
-
-/** Writes flights-200k repeated until at least MIN_ROWS rows as CSV; returns the row count. */
-async function writeCsv(path: string): Promise<number> {
-  const source = fileURLToPath(
-    new URL('../node_modules/vega-datasets/data/flights-200k.json', import.meta.url),
-  );
-  let flights: Flight[] | null = JSON.parse(readFileSync(source, 'utf8')) as Flight[];
-  const repeat = Math.ceil(MIN_ROWS / flights.length);
-  const out = createWriteStream(path);
-  out.write('delay,distance,time\n');
-  let rows = 0;
-  for (let r = 0; r < repeat; r++) {
-    for (let i = 0; i < flights.length; i += 10_000) {
-      let chunk = '';
-      for (const f of flights.slice(i, i + 10_000)) chunk += `${f.delay},${f.distance},${f.time}\n`;
-      rows += Math.min(10_000, flights.length - i);
-      if (!out.write(chunk)) await once(out, 'drain');
-    }
-  }
-  flights = null;
-  out.end();
-  await once(out, 'finish');
-  return rows;
-}
 
 /** Runs `fn` while sampling the process RSS every 50 ms; returns elapsed ms and the peak. */
 async function measure<T>(fn: () => Promise<T>) {
@@ -121,7 +83,7 @@ export async function benchIngest(): Promise<void> {
   let database: Database | undefined;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    const rows = await writeCsv(path);
+    const rows = await writeFlightsCsv(path, MIN_ROWS);
     const bytes = statSync(path).size;
     const config = loadConfig({
       DATABASE_URL: scratch.url,

@@ -1,12 +1,17 @@
 /**
  * Runs the benchmarks named on the command line (default: all) and prints, for each, the ratio of
  * Peso's path to a hand-written baseline run in the same process.
- * Usage: npm run bench [-- viewer|ingest]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
+ * Usage: npm run bench [-- viewer|ingest|query]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
  */
 import { benchIngest } from './ingest';
+import { benchQuery } from './query';
 import { benchViewer } from './viewer';
 
-const benches: Record<string, () => Promise<void>> = { viewer: benchViewer, ingest: benchIngest };
+const benches: Record<string, () => Promise<void>> = {
+  viewer: benchViewer,
+  ingest: benchIngest,
+  query: benchQuery,
+};
 const selected = process.argv.slice(2).filter((a) => a !== '--');
 for (const name of selected.length ? selected : Object.keys(benches)) {
   const bench = benches[name];

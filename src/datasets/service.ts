@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import { type Db, isUniqueViolation } from '../../db/client';
+import { datasetPolicies } from '../../db/schema/access';
 import {
   type Dataset,
   type DatasetColumn,
@@ -39,17 +40,28 @@ export async function createDataset(
   input: { name: string; description?: string | null; tags?: string[] | null },
 ): Promise<Dataset> {
   try {
-    const [dataset] = await ctx.db
-      .insert(datasets)
-      .values({
-        orgId: ctx.viewer.orgId,
-        name: input.name,
-        description: input.description ?? '',
-        tags: input.tags ?? [],
-        createdBy: ctx.viewer.userId,
-      })
-      .returning();
-    return dataset!;
+    return await ctx.db.transaction(async (tx) => {
+      const [dataset] = await tx
+        .insert(datasets)
+        .values({
+          orgId: ctx.viewer.orgId,
+          name: input.name,
+          description: input.description ?? '',
+          tags: input.tags ?? [],
+          createdBy: ctx.viewer.userId,
+        })
+        .returning();
+      // API keys see only datasets a policy names: a key that creates one may use it.
+      if (ctx.viewer.kind === 'API_KEY') {
+        await tx.insert(datasetPolicies).values({
+          datasetId: dataset!.id,
+          orgId: ctx.viewer.orgId,
+          principalKind: 'API_KEY',
+          principalApiKeyId: ctx.viewer.apiKeyId,
+        });
+      }
+      return dataset!;
+    });
   } catch (error) {
     if (isUniqueViolation(error))
       throw new ConflictError(`A dataset named "${input.name}" exists.`);
@@ -245,6 +257,8 @@ async function loadVersion(
       );
     }
     await tx.exec('update datasets set updated_at = now() where id = $1', [dataset.id]);
+    // Fresh statistics, so the first queries get good plans (PGlite has no autovacuum).
+    await tx.exec(`analyze ${table}`);
     ctx.log.info({ datasetId: dataset.id, versionId, rows: stats.rows }, 'dataset version loaded');
   });
   // Read back outside the transaction: PGlite has one connection, and the transaction holds it.

@@ -110,6 +110,7 @@ export async function materializeQuery(
         );
       }
       await tx.exec('update datasets set updated_at = now() where id = $1', [target.id]);
+      await tx.exec(`analyze ${table}`);
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new ConflictError(`A dataset named "${newName}" exists.`);

@@ -324,6 +324,11 @@ describe('API keys and aggregate-only access', () => {
       key.secret,
     );
     expect(one.data?.dataset).toBeNull();
+
+    // A key that creates a dataset is named in its policy, and may use it.
+    const own = await loadCustomers(server, key.secret, 'made-by-key');
+    const mine = await server.gql(QUERY, { id: own.datasetId, input: {} }, key.secret);
+    expect(mine.data?.datasetQuery.totalCount).toBe(40);
   });
 
   it('aggregate-only keys get no group under the minimum, whatever the filter', async () => {
