@@ -8,6 +8,7 @@ import { hashPassword } from '../src/auth/passwords';
 import type { AuthedContext } from '../src/context';
 import { createDataset, uploadVersion } from '../src/datasets/service';
 import type { Db } from './client';
+import { datasetPolicies } from './schema/access';
 import { apiKeys, memberships, organizations, users } from './schema/auth';
 import type { DatasetVersion } from './schema/datasets';
 
@@ -17,6 +18,7 @@ export interface DemoCredentials {
   email: string;
   password: string;
   apiKey: string;
+  apiKeyId: string;
 }
 
 export const DEMO_EMAIL = 'owner@demo.peso.local';
@@ -39,15 +41,25 @@ export async function seedDemoOrganization(db: Db): Promise<DemoCredentials | nu
       .values({ email: DEMO_EMAIL, name: 'Demo Owner', passwordHash })
       .returning();
     await tx.insert(memberships).values({ orgId: org!.id, userId: user!.id, role: 'OWNER' });
-    await tx.insert(apiKeys).values({
+    const [apiKey] = await tx
+      .insert(apiKeys)
+      .values({
+        orgId: org!.id,
+        createdBy: user!.id,
+        name: 'Demo key',
+        prefix: key.prefix,
+        secretHash: key.secretHash,
+        role: 'ADMIN',
+      })
+      .returning();
+    return {
       orgId: org!.id,
-      createdBy: user!.id,
-      name: 'Demo key',
-      prefix: key.prefix,
-      secretHash: key.secretHash,
-      role: 'ADMIN',
-    });
-    return { orgId: org!.id, userId: user!.id, email: DEMO_EMAIL, password, apiKey: key.key };
+      userId: user!.id,
+      email: DEMO_EMAIL,
+      password,
+      apiKey: key.key,
+      apiKeyId: apiKey!.id,
+    };
   });
 }
 
@@ -72,8 +84,14 @@ export const DEMO_DATASETS = [
   },
 ] as const;
 
-/** Loads the demo datasets through the same upload path users take, as the demo owner. */
-export async function seedDemoDatasets(ctx: AuthedContext): Promise<DatasetVersion[]> {
+/**
+ * Loads the demo datasets through the same upload path users take, as the demo owner, and lets
+ * the demo API key read them (API keys see only datasets a policy names).
+ */
+export async function seedDemoDatasets(
+  ctx: AuthedContext,
+  demoKeyId: string | null = null,
+): Promise<DatasetVersion[]> {
   const dataDir = join(createRequire(import.meta.url).resolve('vega-datasets'), '../../data');
   const versions: DatasetVersion[] = [];
   for (const demo of DEMO_DATASETS) {
@@ -82,6 +100,14 @@ export async function seedDemoDatasets(ctx: AuthedContext): Promise<DatasetVersi
       description: demo.description,
       tags: ['demo', 'vega-datasets'],
     });
+    if (demoKeyId) {
+      await ctx.db.insert(datasetPolicies).values({
+        datasetId: dataset.id,
+        orgId: ctx.viewer.orgId,
+        principalKind: 'API_KEY',
+        principalApiKeyId: demoKeyId,
+      });
+    }
     versions.push(
       await uploadVersion(ctx, {
         datasetId: dataset.id,

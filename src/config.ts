@@ -53,6 +53,9 @@ const envSchema = z.object({
       .transform((v) => v.replace(/\/+$/, ''))
       .optional(),
   ),
+  PESO_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
+  PESO_RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(60),
+  TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   OPENAI_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
@@ -78,6 +81,11 @@ export interface Config {
   uploadUrlTtlSeconds: number;
   /** Base URL clients reach this server at, for signed URLs; else taken from each request. */
   publicUrl: string | undefined;
+  /** Training child processes `npm start` runs (0: leave jobs to standalone workers). */
+  workers: number;
+  /** A RUNNING run without a heartbeat for this long is marked FAILED. */
+  runTimeoutSeconds: number;
+  tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
@@ -132,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: e.PESO_MAX_UPLOAD_MB * 1024 * 1024,
     uploadUrlTtlSeconds: e.PESO_UPLOAD_URL_TTL_SECONDS,
     publicUrl: e.PESO_PUBLIC_URL,
+    workers: e.PESO_WORKERS,
+    runTimeoutSeconds: e.PESO_RUN_TIMEOUT_SECONDS,
+    tfBackend: e.TF_BACKEND,
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -4,6 +4,7 @@ import type { Database, Db } from '../db/client';
 import { resolveViewer, type Viewer } from './auth/viewer';
 import type { Config } from './config';
 import type { EventBus } from './events/bus';
+import type { JobQueue } from './jobs/queue';
 import type { Logger } from './log';
 
 /** What every service receives: the database, configuration, a logger and the caller. */
@@ -17,6 +18,7 @@ export interface AppContext {
   /** Base URL of this server as the caller reached it, for links it hands out. */
   origin: string;
   events: EventBus;
+  jobs: JobQueue;
 }
 
 /** A context whose viewer is known to be signed in (what scope-auth's `withAuth` guarantees). */
@@ -27,6 +29,7 @@ export interface ContextDeps {
   config: Config;
   log: Logger;
   events: EventBus;
+  jobs: JobQueue;
 }
 
 /**
@@ -63,5 +66,6 @@ export function contextFor(
     requestId: id,
     origin: deps.config.publicUrl ?? origin ?? `http://localhost:${deps.config.port}`,
     events: deps.events,
+    jobs: deps.jobs,
   };
 }

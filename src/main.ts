@@ -2,9 +2,8 @@ import { openDatabase } from '../db/client';
 import { seedDemoDatasets, seedDemoOrganization } from '../db/seed';
 import { ConfigError, loadConfig } from './config';
 import { contextFor } from './context';
-import { createEventBus } from './events/bus';
 import { createLogger } from './log';
-import { startServer } from './server';
+import { startPlatform } from './platform';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -21,30 +20,37 @@ async function main(): Promise<void> {
   const database = await openDatabase(config.database);
   log.info({ database: config.database.kind }, 'database ready');
 
-  const events = createEventBus();
+  const platform = await startPlatform({ config, database, log });
+  const { server } = platform;
   const demo = await seedDemoOrganization(database.db);
   if (demo && config.demo) {
     const started = performance.now();
-    const versions = await seedDemoDatasets({
-      ...contextFor({ database, config, log, events }, null, 'demo-seed'),
-      viewer: {
-        kind: 'USER',
-        orgId: demo.orgId,
-        role: 'OWNER',
-        userId: demo.userId,
-        apiKeyId: null,
-        membershipId: null,
-        attributes: {},
-        expiresAt: null,
+    const versions = await seedDemoDatasets(
+      {
+        ...contextFor(
+          { database, config, log, events: platform.events, jobs: platform.jobs },
+          null,
+          'demo-seed',
+        ),
+        viewer: {
+          kind: 'USER',
+          orgId: demo.orgId,
+          role: 'OWNER',
+          userId: demo.userId,
+          apiKeyId: null,
+          membershipId: null,
+          attributes: {},
+          expiresAt: null,
+        },
       },
-    });
+      demo.apiKeyId,
+    );
     const rows = versions.reduce((sum, v) => sum + v.rowCount, 0);
     log.info(
       { datasets: versions.length, rows, ms: Math.round(performance.now() - started) },
       'demo datasets loaded',
     );
   }
-  const server = await startServer({ config, database, log, events });
 
   if (demo) {
     process.stdout.write(
@@ -68,7 +74,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    await server.close();
+    await platform.close();
     await database.close();
     process.exit(0);
   };

@@ -19,6 +19,7 @@ import { type AppContext, createContext } from './context';
 import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
 import { PesoError, UnauthenticatedError } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
+import { type JobQueue, lazyJobQueue } from './jobs/queue';
 import type { Logger } from './log';
 import { EXPORT_PATH, exportRoute } from './query/export';
 
@@ -130,14 +131,25 @@ export async function startServer(deps: {
   config: Config;
   database: Database;
   log: Logger;
-  /** The bus subscriptions listen on; a new in-process one when not given. */
+  /** The bus subscriptions listen on; a new one when not given. */
   events?: EventBus;
+  /** The job queue; a lazily started one when not given. */
+  jobs?: JobQueue;
   port?: number;
   host?: string;
 }): Promise<PesoServer> {
   const { config, database, log } = deps;
   const requestIds = new WeakMap<Request, string>();
-  const contextDeps = { config, database, log, events: deps.events ?? createEventBus() };
+  const ownBus = deps.events ? null : createEventBus(database);
+  const ownJobs = deps.jobs ? null : lazyJobQueue(database, config, log);
+  const contextDeps = {
+    config,
+    database,
+    log,
+    events: deps.events ?? ownBus!,
+    jobs: deps.jobs ?? ownJobs!,
+  };
+  await contextDeps.events.ready;
 
   const yoga = createYoga<{ connectionParams?: WsConnectionParams }, AppContext>({
     schema,
@@ -298,6 +310,8 @@ export async function startServer(deps: {
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));
+        await ownBus?.close();
+        await ownJobs?.stop();
       })();
       return closing;
     },

@@ -1,4 +1,5 @@
 import { createPubSub } from 'graphql-yoga';
+import type { Database } from '../../db/client';
 
 /** Progress of one upload into a dataset. */
 export interface IngestionEvent {
@@ -13,16 +14,87 @@ export interface IngestionEvent {
   error: string | null;
 }
 
+export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+/** A change of a training run: a status change, or one finished epoch. */
+export interface TrainingEvent {
+  kind: 'STATUS' | 'EPOCH';
+  runId: string;
+  modelId: string;
+  orgId: string;
+  status: RunStatus;
+  epoch: number | null;
+  totalEpochs: number | null;
+  candidate: string | null;
+  loss: number | null;
+  valLoss: number | null;
+  metrics: Record<string, number> | null;
+  samplesPerSecond: number | null;
+  etaSeconds: number | null;
+  error: string | null;
+  at: string;
+}
+
 /** Every topic, with per-id channels. Publish only after the database write it reports. */
 export type Topics = {
-  /** `datasetIngestion:<datasetId>` */
   [topic: `datasetIngestion:${string}`]: [IngestionEvent];
-  [topic: string]: [IngestionEvent];
+  [topic: `trainingProgress:${string}`]: [TrainingEvent];
+  [topic: `trainingRuns:${string}`]: [TrainingEvent];
 };
 
-/** In-process event bus; the target is swappable for multi-process deployments. */
-export function createEventBus() {
-  return createPubSub<Topics>();
+/** Largest payload PostgreSQL NOTIFY carries. */
+const NOTIFY_LIMIT = 7_900;
+const CHANNEL = 'peso_events';
+
+/**
+ * Relays events through PostgreSQL LISTEN/NOTIFY, so a subscriber on any API process sees
+ * events published by any other process or worker sharing the database.
+ */
+function postgresTarget(database: Extract<Database, { kind: 'postgres' }>) {
+  const local = new EventTarget();
+  const listening = database.sql.listen(CHANNEL, (payload) => {
+    try {
+      const { topic, detail } = JSON.parse(payload) as { topic: string; detail: unknown };
+      local.dispatchEvent(new CustomEvent(topic, { detail }));
+    } catch {
+      // Not ours, or truncated: nothing to deliver.
+    }
+  });
+  const target = {
+    addEventListener: local.addEventListener.bind(local),
+    removeEventListener: local.removeEventListener.bind(local),
+    dispatchEvent(event: Event) {
+      const { type, detail } = event as CustomEvent;
+      const payload = JSON.stringify({ topic: type, detail });
+      if (payload.length > NOTIFY_LIMIT) {
+        // Too large to cross processes: deliver here only rather than drop it.
+        return local.dispatchEvent(new CustomEvent(type, { detail }));
+      }
+      void database.sql.notify(CHANNEL, payload).catch(() => {});
+      return true;
+    },
+  };
+  return {
+    target,
+    ready: listening.then(() => undefined),
+    close: () => listening.then((l) => l.unlisten()),
+  };
+}
+
+/**
+ * The event bus: in-process by default; over PostgreSQL LISTEN/NOTIFY when the database is
+ * PostgreSQL (several API processes and workers can share it).
+ */
+export function createEventBus(database?: Database) {
+  if (database?.kind === 'postgres') {
+    const relay = postgresTarget(database);
+    const pubsub = createPubSub<Topics>({ eventTarget: relay.target as never });
+    return Object.assign(pubsub, { ready: relay.ready, close: relay.close });
+  }
+  return Object.assign(createPubSub<Topics>(), {
+    ready: Promise.resolve(),
+    close: async () => {},
+  });
 }
 
 export type EventBus = ReturnType<typeof createEventBus>;

@@ -5,7 +5,8 @@ import { type Database, openDatabase } from '../../db/client';
 import { scratchDatabase } from '../../db/scratch';
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { type PesoServer, startServer } from '../../src/server';
+import { type Platform, startPlatform } from '../../src/platform';
+import type { PesoServer } from '../../src/server';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -19,6 +20,7 @@ export interface TestServer {
   database: Database;
   config: Config;
   server: PesoServer;
+  platform: Platform;
   /** POSTs an operation; `auth` is a token or API key sent as a Bearer credential. */
   gql<T = Record<string, any>>(
     query: string,
@@ -51,16 +53,18 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     PESO_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PESO_DEMO: 'off',
+    PESO_WORKERS: '0',
     ...env,
   });
   const database = await openDatabase(config.database);
-  const server = await startServer({
+  const platform = await startPlatform({
     config,
     database,
     log: createLogger(config.logLevel),
     port: 0,
     host: '127.0.0.1',
   });
+  const { server } = platform;
   const graphqlUrl = `${server.url}/graphql`;
   const clients: Client[] = [];
 
@@ -70,6 +74,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     database,
     config,
     server,
+    platform,
     async gql(query, variables, auth) {
       const response = await fetch(graphqlUrl, {
         method: 'POST',
@@ -111,7 +116,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
     async close() {
       await Promise.all(clients.map((c) => c.dispose()));
-      await server.close();
+      await platform.close();
       await database.close();
       await scratch.drop();
     },

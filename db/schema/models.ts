@@ -1,0 +1,166 @@
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { apiKeys, memberships, organizations, users } from './auth';
+import { createdAt, id } from './common';
+import { datasets, datasetVersions } from './datasets';
+
+export const taskEnum = pgEnum('model_task', ['CLASSIFICATION', 'REGRESSION']);
+export const runStatusEnum = pgEnum('run_status', [
+  'QUEUED',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+]);
+
+/** A named prediction target over a dataset; its versions come from successful runs. */
+export const models = pgTable(
+  'models',
+  {
+    id: id(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    task: taskEnum('task').notNull(),
+    target: text('target').notNull(),
+    features: text('features').array().notNull(),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('models_org_name_idx').on(t.orgId, t.name),
+    index('models_dataset_idx').on(t.datasetId),
+    index('models_created_by_idx').on(t.createdBy),
+  ],
+);
+export type Model = typeof models.$inferSelect;
+
+/** One training attempt: queued, run by a worker, with its per-epoch history and outcome. */
+export const trainingRuns = pgTable(
+  'training_runs',
+  {
+    id: id(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    datasetVersionId: uuid('dataset_version_id')
+      .notNull()
+      .references(() => datasetVersions.id, { onDelete: 'cascade' }),
+    status: runStatusEnum('status').notNull().default('QUEUED'),
+    /** Algorithm, hyperparameters, trials, validation split as requested. */
+    config: jsonb('config').$type<Record<string, unknown>>().notNull(),
+    seed: integer('seed').notNull(),
+    /** Who started it: the run reads its data through the gate as this caller. */
+    membershipId: uuid('membership_id').references(() => memberships.id, { onDelete: 'set null' }),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
+    algorithm: text('algorithm'),
+    backend: text('backend'),
+    device: text('device'),
+    worker: text('worker'),
+    epochsDone: integer('epochs_done').notNull().default(0),
+    totalEpochs: integer('total_epochs'),
+    history: jsonb('history').$type<unknown[]>().notNull().default([]),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>(),
+    error: text('error'),
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    attempt: integer('attempt').notNull().default(0),
+    queuedAt: createdAt(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' }),
+    modelVersionId: uuid('model_version_id'),
+  },
+  (t) => [
+    index('training_runs_org_idx').on(t.orgId),
+    index('training_runs_model_idx').on(t.modelId),
+    index('training_runs_dataset_version_idx').on(t.datasetVersionId),
+    index('training_runs_status_idx').on(t.status, t.heartbeatAt),
+    index('training_runs_membership_idx').on(t.membershipId),
+    index('training_runs_api_key_idx').on(t.apiKeyId),
+  ],
+);
+export type TrainingRun = typeof trainingRuns.$inferSelect;
+
+/** A trained model from a successful run: its artifact (pipeline and weights) and metrics. */
+export const modelVersions = pgTable(
+  'model_versions',
+  {
+    id: id(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id').notNull(),
+    number: integer('number').notNull(),
+    datasetVersionId: uuid('dataset_version_id').references(() => datasetVersions.id, {
+      onDelete: 'set null',
+    }),
+    metrics: jsonb('metrics').$type<Record<string, unknown>>().notNull(),
+    artifact: jsonb('artifact').$type<unknown>().notNull(),
+    artifactSize: integer('artifact_size').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('model_versions_model_number_idx').on(t.modelId, t.number),
+    index('model_versions_dataset_version_idx').on(t.datasetVersionId),
+  ],
+);
+export type ModelVersion = typeof modelVersions.$inferSelect;
+
+/** Which version holds each alias of a model now. */
+export const modelAliases = pgTable(
+  'model_aliases',
+  {
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    alias: text('alias').notNull(),
+    versionId: uuid('version_id')
+      .notNull()
+      .references(() => modelVersions.id, { onDelete: 'cascade' }),
+    updatedAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.modelId, t.alias] }),
+    index('model_aliases_version_idx').on(t.versionId),
+  ],
+);
+
+/** Every change of an alias, so "which version was production on …" has an answer. */
+export const modelAliasEvents = pgTable(
+  'model_alias_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    modelId: uuid('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'cascade' }),
+    alias: text('alias').notNull(),
+    /** Null when the alias was removed. */
+    versionId: uuid('version_id'),
+    changedBy: uuid('changed_by').references(() => users.id, { onDelete: 'set null' }),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('model_alias_events_model_idx').on(t.modelId, t.alias, t.at),
+    index('model_alias_events_changed_by_idx').on(t.changedBy),
+  ],
+);
+export type ModelAliasEvent = typeof modelAliasEvents.$inferSelect;

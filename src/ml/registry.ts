@@ -1,0 +1,459 @@
+import { and, asc, desc, eq, inArray, lte, type SQL, sql } from 'drizzle-orm';
+import { isUniqueViolation } from '../../db/client';
+import { datasetColumns, datasets } from '../../db/schema/datasets';
+import {
+  type Model,
+  type ModelVersion,
+  modelAliasEvents,
+  modelAliases,
+  models,
+  modelVersions,
+  type TrainingRun,
+  trainingRuns,
+} from '../../db/schema/models';
+import { datasetVisibleTo, openGate } from '../access/gate';
+import type { Viewer } from '../auth/viewer';
+import type { AuthedContext } from '../context';
+import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
+import type { EventBus, TrainingEvent } from '../events/bus';
+import type { Algorithm, Hyperparameters, Task } from './types';
+
+export const METRIC_NAMES = [
+  'accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'rocAuc',
+  'logLoss',
+  'rmse',
+  'mae',
+  'r2',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** Publishes a run's change to its own channel and its model's. Call after the write. */
+export function publishRun(
+  events: EventBus,
+  run: Pick<TrainingRun, 'id' | 'modelId' | 'orgId' | 'status' | 'error' | 'totalEpochs'>,
+  epoch: Omit<
+    TrainingEvent,
+    'kind' | 'runId' | 'modelId' | 'orgId' | 'status' | 'error' | 'at'
+  > | null = null,
+): void {
+  const event: TrainingEvent = {
+    kind: epoch ? 'EPOCH' : 'STATUS',
+    runId: run.id,
+    modelId: run.modelId,
+    orgId: run.orgId,
+    status: run.status,
+    epoch: epoch?.epoch ?? null,
+    totalEpochs: epoch?.totalEpochs ?? run.totalEpochs ?? null,
+    candidate: epoch?.candidate ?? null,
+    loss: epoch?.loss ?? null,
+    valLoss: epoch?.valLoss ?? null,
+    metrics: epoch?.metrics ?? null,
+    samplesPerSecond: epoch?.samplesPerSecond ?? null,
+    etaSeconds: epoch?.etaSeconds ?? null,
+    error: run.error ?? null,
+    at: new Date().toISOString(),
+  };
+  events.publish(`trainingProgress:${run.id}`, event);
+  events.publish(`trainingRuns:${run.modelId}`, event);
+}
+
+/** Models the viewer can see: its org's, over datasets it can see. */
+function modelVisible(viewer: Viewer): SQL {
+  return and(eq(models.orgId, viewer.orgId), datasetVisibleTo(viewer))!;
+}
+
+export async function findModel(ctx: AuthedContext, modelId: string): Promise<Model> {
+  const [row] = await ctx.db
+    .select({ model: models })
+    .from(models)
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(and(eq(models.id, modelId), modelVisible(ctx.viewer)));
+  if (!row) throw new NotFoundError('Model');
+  return row.model;
+}
+
+export async function loadModels(ctx: AuthedContext, ids: readonly string[]): Promise<Model[]> {
+  const rows = await ctx.db
+    .select({ model: models })
+    .from(models)
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(and(inArray(models.id, [...ids]), modelVisible(ctx.viewer)));
+  return rows.map((r) => r.model);
+}
+
+export async function listModels(ctx: AuthedContext, page: { limit: number; offset: number }) {
+  const rows = await ctx.db
+    .select({ model: models })
+    .from(models)
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(modelVisible(ctx.viewer))
+    .orderBy(asc(models.name), asc(models.id))
+    .limit(page.limit)
+    .offset(page.offset);
+  return rows.map((r) => r.model);
+}
+
+export async function findRun(ctx: AuthedContext, runId: string): Promise<TrainingRun> {
+  const [run] = await ctx.db.select().from(trainingRuns).where(eq(trainingRuns.id, runId));
+  if (!run || run.orgId !== ctx.viewer.orgId) throw new NotFoundError('TrainingRun');
+  await findModel(ctx, run.modelId);
+  return run;
+}
+
+export interface RunFilter {
+  modelId?: string | null;
+  datasetId?: string | null;
+  status?: TrainingRun['status'] | null;
+}
+
+/**
+ * Runs the viewer can see, filtered, newest first or ordered by a final metric (runs without
+ * that metric last), so hundreds of experiments can be compared.
+ */
+export async function listRuns(
+  ctx: AuthedContext,
+  filter: RunFilter,
+  order: { metric?: MetricName | null; direction?: 'ASC' | 'DESC' | null },
+  page: { limit: number; offset: number },
+): Promise<TrainingRun[]> {
+  const conditions = [modelVisible(ctx.viewer)];
+  if (filter.modelId) conditions.push(eq(trainingRuns.modelId, filter.modelId));
+  if (filter.datasetId) conditions.push(eq(models.datasetId, filter.datasetId));
+  if (filter.status) conditions.push(eq(trainingRuns.status, filter.status));
+  const metric = order.metric ? sql`(${trainingRuns.metrics} ->> ${order.metric})::float8` : null;
+  const rows = await ctx.db
+    .select({ run: trainingRuns })
+    .from(trainingRuns)
+    .innerJoin(models, eq(models.id, trainingRuns.modelId))
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(and(...conditions))
+    .orderBy(
+      ...(metric
+        ? [
+            order.direction === 'ASC'
+              ? sql`${metric} asc nulls last`
+              : sql`${metric} desc nulls last`,
+          ]
+        : []),
+      desc(trainingRuns.queuedAt),
+      desc(trainingRuns.id),
+    )
+    .limit(page.limit)
+    .offset(page.offset);
+  return rows.map((r) => r.run);
+}
+
+export interface TrainInput {
+  modelId?: string | null;
+  name?: string | null;
+  datasetId?: string | null;
+  datasetVersion?: number | null;
+  target?: string | null;
+  features?: string[] | null;
+  task?: Task | null;
+  algorithm?: Algorithm | null;
+  hyperparameters?: Hyperparameters | null;
+  trials?: number | null;
+  validationSplit?: number | null;
+  seed?: number | null;
+}
+
+/** Distinct values above which a numeric target is regression rather than classification. */
+const CLASSIFICATION_MAX_CLASSES = 20;
+
+/**
+ * Queues a training run. A new model is created from `name`, `datasetId` and `target`, or an
+ * existing one (`modelId`) is trained again on its dataset's newest (or given) version. The
+ * features and target must be readable in clear by the caller: the run later reads its data
+ * through the gate as the caller.
+ */
+export async function trainModel(
+  ctx: AuthedContext,
+  input: TrainInput,
+  send: (runId: string) => Promise<void>,
+): Promise<TrainingRun> {
+  if ((input.modelId == null) === (input.name == null))
+    throw new InputError('Give either modelId (retrain) or name (a new model).', 'modelId');
+  const model = input.modelId ? await findModel(ctx, input.modelId) : null;
+  const datasetId = model?.datasetId ?? input.datasetId;
+  if (!datasetId) throw new InputError('datasetId is required for a new model.', 'datasetId');
+  const gate = await openGate(ctx, { datasetId, version: input.datasetVersion });
+  const columns = new Map(gate.access.columns.map((c) => [c.name, c]));
+  const target = model?.target ?? input.target;
+  if (!target) throw new InputError('target is required for a new model.', 'target');
+  if (model && input.target && input.target !== model.target)
+    throw new InputError(`This model predicts "${model.target}".`, 'target');
+  const targetColumn = columns.get(target);
+  if (!targetColumn) throw new InputError(`No column named "${target}".`, 'target');
+  const features =
+    model?.features ??
+    input.features ??
+    gate.access.columns.filter((c) => c.name !== target && c.rule === 'CLEAR').map((c) => c.name);
+  if (features.length === 0) throw new InputError('At least one feature is needed.', 'features');
+  for (const name of [...features, target]) {
+    const c = columns.get(name);
+    if (!c) throw new InputError(`No column named "${name}".`, 'features');
+    if (c.rule !== 'CLEAR')
+      throw new ForbiddenError(`Cannot train on column "${name}": you cannot read it in clear.`);
+  }
+  if (features.includes(target))
+    throw new InputError('The target cannot be a feature.', 'features');
+  const numericTarget = targetColumn.type === 'INTEGER' || targetColumn.type === 'FLOAT';
+  const task: Task =
+    model?.task ??
+    input.task ??
+    (numericTarget &&
+    (targetColumn.type === 'FLOAT' ||
+      (await distinctCount(ctx, gate.version.id, targetColumn.position)) >
+        CLASSIFICATION_MAX_CLASSES)
+      ? 'REGRESSION'
+      : 'CLASSIFICATION');
+  if (task === 'REGRESSION' && !numericTarget)
+    throw new InputError(
+      `REGRESSION needs a numeric target; "${target}" is ${targetColumn.type}.`,
+      'task',
+    );
+  const algorithm = input.algorithm ?? 'AUTO';
+  if (task === 'REGRESSION' && algorithm === 'LOGISTIC_REGRESSION')
+    throw new InputError('LOGISTIC_REGRESSION is for classification.', 'algorithm');
+  if (task === 'CLASSIFICATION' && algorithm === 'LINEAR_REGRESSION')
+    throw new InputError('LINEAR_REGRESSION is for regression.', 'algorithm');
+  const split = input.validationSplit ?? 0.2;
+  if (!(split > 0 && split < 0.9))
+    throw new InputError('validationSplit must be in (0, 0.9).', 'validationSplit');
+  const trials = input.trials ?? 1;
+  if (!Number.isInteger(trials) || trials < 1 || trials > 50)
+    throw new InputError('trials must be between 1 and 50.', 'trials');
+  const seed = input.seed ?? Math.floor(Math.random() * 2 ** 31);
+
+  // The model (when new) and its first run are written together: a failure leaves neither.
+  let run: TrainingRun;
+  try {
+    run = await ctx.db.transaction(async (tx) => {
+      let modelId = model?.id;
+      if (!modelId) {
+        const [created] = await tx
+          .insert(models)
+          .values({
+            orgId: ctx.viewer.orgId,
+            datasetId,
+            name: input.name!.trim(),
+            task,
+            target,
+            features,
+            createdBy: ctx.viewer.userId,
+          })
+          .returning();
+        modelId = created!.id;
+      }
+      const [queued] = await tx
+        .insert(trainingRuns)
+        .values({
+          orgId: ctx.viewer.orgId,
+          modelId,
+          datasetVersionId: gate.version.id,
+          config: {
+            algorithm,
+            hyperparameters: input.hyperparameters ?? {},
+            trials,
+            validationSplit: split,
+            task,
+          },
+          seed,
+          membershipId: ctx.viewer.membershipId,
+          apiKeyId: ctx.viewer.apiKeyId,
+        })
+        .returning();
+      return queued!;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw new ConflictError(
+        `A model named "${input.name}" exists: pass its modelId to retrain it.`,
+      );
+    throw error;
+  }
+  try {
+    await send(run.id);
+  } catch (error) {
+    const [failed] = await ctx.db
+      .update(trainingRuns)
+      .set({ status: 'FAILED', error: 'Could not queue the run.', finishedAt: new Date() })
+      .where(eq(trainingRuns.id, run.id))
+      .returning();
+    publishRun(ctx.events, failed!);
+    throw error;
+  }
+  publishRun(ctx.events, run);
+  ctx.log.info({ runId: run.id, modelId: run.modelId }, 'training run queued');
+  return run;
+}
+
+async function distinctCount(
+  ctx: AuthedContext,
+  versionId: string,
+  position: number,
+): Promise<number> {
+  const [column] = await ctx.db
+    .select({ n: datasetColumns.distinctEstimate })
+    .from(datasetColumns)
+    .where(and(eq(datasetColumns.versionId, versionId), eq(datasetColumns.position, position)));
+  return column?.n ?? 0;
+}
+
+/** Cancels a queued run at once; asks a running one to stop after its current epoch. */
+export async function cancelRun(ctx: AuthedContext, runId: string): Promise<TrainingRun> {
+  const run = await findRun(ctx, runId);
+  if (run.status === 'QUEUED') {
+    const [cancelled] = await ctx.db
+      .update(trainingRuns)
+      .set({ status: 'CANCELLED', finishedAt: new Date() })
+      .where(and(eq(trainingRuns.id, run.id), eq(trainingRuns.status, 'QUEUED')))
+      .returning();
+    if (cancelled) {
+      publishRun(ctx.events, cancelled);
+      return cancelled;
+    }
+    return cancelRun(ctx, runId);
+  }
+  if (run.status !== 'RUNNING') throw new ConflictError(`The run already ended (${run.status}).`);
+  const [flagged] = await ctx.db
+    .update(trainingRuns)
+    .set({ cancelRequested: true })
+    .where(eq(trainingRuns.id, run.id))
+    .returning();
+  return flagged!;
+}
+
+export async function versionsOfModels(ctx: AuthedContext, modelIds: readonly string[]) {
+  return ctx.db
+    .select()
+    .from(modelVersions)
+    .where(inArray(modelVersions.modelId, [...modelIds]))
+    .orderBy(desc(modelVersions.number));
+}
+
+export async function findVersion(ctx: AuthedContext, versionId: string): Promise<ModelVersion> {
+  const [version] = await ctx.db
+    .select()
+    .from(modelVersions)
+    .where(eq(modelVersions.id, versionId));
+  if (!version) throw new NotFoundError('ModelVersion');
+  await findModel(ctx, version.modelId);
+  return version;
+}
+
+const ALIAS = /^[a-z][a-z0-9_-]{0,62}$/;
+
+/** The version holding `alias` now, or at `at` when given (from the alias history). */
+export async function versionByAlias(
+  ctx: AuthedContext,
+  modelId: string,
+  alias: string,
+  at: Date | null = null,
+): Promise<ModelVersion | null> {
+  await findModel(ctx, modelId);
+  let versionId: string | null | undefined;
+  if (at) {
+    const [event] = await ctx.db
+      .select()
+      .from(modelAliasEvents)
+      .where(
+        and(
+          eq(modelAliasEvents.modelId, modelId),
+          eq(modelAliasEvents.alias, alias),
+          lte(modelAliasEvents.at, at),
+        ),
+      )
+      .orderBy(desc(modelAliasEvents.at), desc(modelAliasEvents.id))
+      .limit(1);
+    versionId = event?.versionId;
+  } else {
+    const [row] = await ctx.db
+      .select()
+      .from(modelAliases)
+      .where(and(eq(modelAliases.modelId, modelId), eq(modelAliases.alias, alias)));
+    versionId = row?.versionId;
+  }
+  if (!versionId) return null;
+  const [version] = await ctx.db
+    .select()
+    .from(modelVersions)
+    .where(eq(modelVersions.id, versionId));
+  return version ?? null;
+}
+
+export async function aliasesOf(ctx: AuthedContext, versionIds: readonly string[]) {
+  return ctx.db
+    .select()
+    .from(modelAliases)
+    .where(inArray(modelAliases.versionId, [...versionIds]));
+}
+
+export async function aliasHistory(ctx: AuthedContext, modelId: string, alias: string | null) {
+  await findModel(ctx, modelId);
+  const conditions = [eq(modelAliasEvents.modelId, modelId)];
+  if (alias) conditions.push(eq(modelAliasEvents.alias, alias));
+  return ctx.db
+    .select()
+    .from(modelAliasEvents)
+    .where(and(...conditions))
+    .orderBy(desc(modelAliasEvents.at), desc(modelAliasEvents.id));
+}
+
+/** Points `alias` at a version of the model (one version per alias) and records the change. */
+export async function setAlias(
+  ctx: AuthedContext,
+  input: { modelId: string; alias: string; versionId: string },
+): Promise<Model> {
+  const model = await findModel(ctx, input.modelId);
+  if (!ALIAS.test(input.alias))
+    throw new InputError(
+      'An alias is lowercase letters, digits, - and _, starting with a letter.',
+      'alias',
+    );
+  const version = await findVersion(ctx, input.versionId);
+  if (version.modelId !== model.id)
+    throw new InputError('That version belongs to another model.', 'versionId');
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .insert(modelAliases)
+      .values({ modelId: model.id, alias: input.alias, versionId: version.id })
+      .onConflictDoUpdate({
+        target: [modelAliases.modelId, modelAliases.alias],
+        set: { versionId: version.id, updatedAt: new Date() },
+      });
+    await tx.insert(modelAliasEvents).values({
+      modelId: model.id,
+      alias: input.alias,
+      versionId: version.id,
+      changedBy: ctx.viewer.userId,
+    });
+  });
+  return model;
+}
+
+export async function removeAlias(
+  ctx: AuthedContext,
+  input: { modelId: string; alias: string },
+): Promise<Model> {
+  const model = await findModel(ctx, input.modelId);
+  await ctx.db.transaction(async (tx) => {
+    const removed = await tx
+      .delete(modelAliases)
+      .where(and(eq(modelAliases.modelId, model.id), eq(modelAliases.alias, input.alias)))
+      .returning();
+    if (removed.length === 0) throw new NotFoundError('ModelAlias');
+    await tx.insert(modelAliasEvents).values({
+      modelId: model.id,
+      alias: input.alias,
+      versionId: null,
+      changedBy: ctx.viewer.userId,
+    });
+  });
+  return model;
+}

@@ -1,0 +1,153 @@
+import { InputError } from '../errors';
+
+export type Task = 'CLASSIFICATION' | 'REGRESSION';
+export type Algorithm = 'LOGISTIC_REGRESSION' | 'LINEAR_REGRESSION' | 'MLP' | 'AUTO';
+export type ConcreteAlgorithm = Exclude<Algorithm, 'AUTO'>;
+export type FeatureType =
+  | 'INTEGER'
+  | 'FLOAT'
+  | 'BOOLEAN'
+  | 'DATE'
+  | 'TIMESTAMP'
+  | 'STRING'
+  | 'CATEGORY';
+
+export interface FeatureSpec {
+  name: string;
+  type: FeatureType;
+}
+
+/** Rows as plain JSON: numbers, strings, booleans, null; DATE 'YYYY-MM-DD', TIMESTAMP ISO text. */
+export interface TrainingData {
+  features: FeatureSpec[];
+  target: FeatureSpec;
+  rows: Array<Record<string, unknown>>;
+}
+
+export interface Hyperparameters {
+  epochs?: number;
+  learningRate?: number;
+  batchSize?: number;
+  hiddenUnits?: number[];
+  l2?: number;
+  dropout?: number;
+}
+
+export interface TrainConfig {
+  task: Task;
+  algorithm: Algorithm;
+  hyperparameters?: Hyperparameters;
+  /** Random-search trials per algorithm; trial 1 uses the given (or default) hyperparameters. Default 1. */
+  trials?: number;
+  /** Held-out test fraction that the final `metrics` are computed on. Default 0.2. */
+  validationSplit?: number;
+  seed: number;
+}
+
+export interface EpochEvent {
+  candidate: string;
+  epoch: number;
+  totalEpochs: number;
+  loss: number;
+  valLoss: number | null;
+  metrics: Record<string, number>;
+  samplesPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface Metrics {
+  accuracy?: number;
+  precision?: number;
+  recall?: number;
+  f1?: number;
+  rocAuc?: number;
+  logLoss?: number;
+  confusionMatrix?: { labels: string[]; matrix: number[][] };
+  rmse?: number;
+  mae?: number;
+  r2?: number;
+}
+
+/** How one feature column becomes model inputs; fitted on training rows only. */
+export type ColumnTransform =
+  | {
+      kind: 'numeric';
+      name: string;
+      type: FeatureType;
+      /** Training mean: the imputed value for nulls and the centre of standardization. */
+      mean: number;
+      /** Training (population) standard deviation; 1 when the column is constant. */
+      std: number;
+    }
+  | {
+      kind: 'one-hot';
+      name: string;
+      type: FeatureType;
+      /** At most the 50 most frequent training values; others map to an all-zero vector. */
+      categories: string[];
+    };
+
+/** A fitted preprocessing pipeline, serializable as JSON. */
+export interface PreprocessingState {
+  columns: ColumnTransform[];
+  /** The name of every model input, in order (`col`, `col=value`, `col=<missing>`). */
+  outputNames: string[];
+}
+
+export interface DenseLayer {
+  /** Input width × units, row-major: `kernel[i][j]` connects input i to unit j. */
+  kernel: number[][];
+  bias: number[];
+  activation: 'relu' | 'linear' | 'softmax';
+  /** Dropout rate applied to this layer's output while training (not at inference). */
+  dropout: number;
+}
+
+export interface ModelArtifact {
+  formatVersion: 1;
+  task: Task;
+  algorithm: ConcreteAlgorithm;
+  preprocessing: PreprocessingState;
+  target: {
+    name: string;
+    type: FeatureType;
+    /** Class labels in output order (classification), else null. */
+    classes: string[] | null;
+    /** Regression targets are standardized for training; predictions are mapped back with these. */
+    mean: number | null;
+    std: number | null;
+  };
+  layers: DenseLayer[];
+}
+
+export interface TrainOutput {
+  artifact: ModelArtifact;
+  metrics: Metrics;
+  algorithm: ConcreteAlgorithm;
+  hyperparameters: Hyperparameters;
+  candidates: Array<{
+    name: string;
+    algorithm: string;
+    hyperparameters: Hyperparameters;
+    validation: Metrics;
+  }>;
+  backend: string;
+  device: string;
+  epochsDone: number;
+  cancelled: boolean;
+}
+
+/**
+ * A feature (or the target) cannot be used as given: a missing column, a value of the wrong
+ * type, or training data the model cannot learn from (no rows, a single class). It is an
+ * {@link InputError} whose `field` is the feature name, so the API reports it as bad input.
+ */
+export class FeatureError extends InputError {
+  constructor(
+    readonly feature: string,
+    message: string,
+  ) {
+    super(message, feature);
+    this.name = 'FeatureError';
+  }
+}

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { TrainingData } from '../../src/ml/types';
+
+function load(name: string): Array<Record<string, unknown>> {
+  const path = fileURLToPath(
+    new URL(`../../node_modules/vega-datasets/data/${name}`, import.meta.url),
+  );
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+/** penguins.json: predict Species from island, beak, flipper, body mass and sex. */
+export function penguins(): TrainingData {
+  return {
+    features: [
+      { name: 'Island', type: 'CATEGORY' },
+      { name: 'Beak Length (mm)', type: 'FLOAT' },
+      { name: 'Beak Depth (mm)', type: 'FLOAT' },
+      { name: 'Flipper Length (mm)', type: 'FLOAT' },
+      { name: 'Body Mass (g)', type: 'FLOAT' },
+      { name: 'Sex', type: 'CATEGORY' },
+    ],
+    target: { name: 'Species', type: 'CATEGORY' },
+    rows: load('penguins.json'),
+  };
+}
+
+/** cars.json: predict Miles_per_Gallon from every other column except Name. */
+export function cars(): TrainingData {
+  return {
+    features: [
+      { name: 'Cylinders', type: 'INTEGER' },
+      { name: 'Displacement', type: 'FLOAT' },
+      { name: 'Horsepower', type: 'FLOAT' },
+      { name: 'Weight_in_lbs', type: 'FLOAT' },
+      { name: 'Acceleration', type: 'FLOAT' },
+      { name: 'Year', type: 'DATE' },
+      { name: 'Origin', type: 'CATEGORY' },
+    ],
+    target: { name: 'Miles_per_Gallon', type: 'FLOAT' },
+    rows: load('cars.json'),
+  };
+}
