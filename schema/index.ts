@@ -3,6 +3,7 @@ import '../resolvers/auth';
 import '../resolvers/datasets';
 import '../resolvers/queries';
 import '../resolvers/access';
+import '../resolvers/models';
 import { builder } from './builder';
 
 export const schema = builder.toSchema({ sortSchema: true });

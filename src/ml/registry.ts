@@ -16,7 +16,9 @@ import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
 import type { EventBus, TrainingEvent } from '../events/bus';
-import type { Algorithm, Hyperparameters, Task } from './types';
+import { initBackend } from './backend';
+import { type Prediction, predict } from './train';
+import type { Algorithm, Hyperparameters, ModelArtifact, Task } from './types';
 
 export const METRIC_NAMES = [
   'accuracy',
@@ -456,4 +458,33 @@ export async function removeAlias(
     });
   });
   return model;
+}
+
+/**
+ * Predicts with a model version, chosen by id or by the model's alias: the artifact's own
+ * preprocessing is applied, so a missing or wrongly typed feature is an error naming it.
+ */
+export async function predictWith(
+  ctx: AuthedContext,
+  target: { versionId?: string | null; modelId?: string | null; alias?: string | null },
+  rows: unknown[],
+): Promise<{ version: ModelVersion; predictions: Prediction[] }> {
+  let version: ModelVersion | null;
+  if (target.versionId) version = await findVersion(ctx, target.versionId);
+  else if (target.modelId && target.alias)
+    version = await versionByAlias(ctx, target.modelId, target.alias);
+  else throw new InputError('Give versionId, or modelId with alias.', 'versionId');
+  if (!version) throw new NotFoundError('ModelVersion');
+  if (rows.length === 0 || rows.length > 10_000)
+    throw new InputError('Give 1 to 10,000 rows.', 'rows');
+  for (const [i, row] of rows.entries()) {
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw new InputError(`Row ${i + 1} is not an object of feature values.`, 'rows');
+  }
+  await initBackend(ctx.config.tfBackend);
+  const predictions = await predict(
+    version.artifact as ModelArtifact,
+    rows as Array<Record<string, unknown>>,
+  );
+  return { version, predictions };
 }

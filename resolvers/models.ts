@@ -1,0 +1,686 @@
+/** Query.models · Query.model · Query.trainingRun · Query.trainingRuns · Query.predict · Mutation.trainModel · Mutation.cancelTrainingRun · Mutation.setModelAlias · Mutation.removeModelAlias · Subscription.trainingProgress · Subscription.trainingRuns */
+import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
+import { z } from 'zod';
+import type { ModelAliasEvent } from '../db/schema/models';
+import { builder } from '../schema/builder';
+import type { AuthedContext } from '../src/context';
+import { ConflictError, InputError, NotFoundError } from '../src/errors';
+import type { TrainingEvent } from '../src/events/bus';
+import * as registry from '../src/ml/registry';
+import type { Metrics } from '../src/ml/types';
+import { UserRef } from './auth';
+import { DatasetRef, DatasetVersionRef } from './datasets';
+
+type Model = Awaited<ReturnType<typeof registry.findModel>>;
+type Run = Awaited<ReturnType<typeof registry.findRun>>;
+type Version = Awaited<ReturnType<typeof registry.findVersion>>;
+
+export const ModelRef = builder.loadableNodeRef<Model>('Model', {
+  id: { resolve: (m) => m.id },
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? registry.loadModels(ctx as AuthedContext, ids) : [],
+  sort: (m) => m.id,
+});
+
+export const ModelVersionRef = builder.loadableNodeRef<Version>('ModelVersion', {
+  id: { resolve: (v) => v.id },
+  load: async (ids: string[], ctx) => {
+    if (!ctx.viewer) return [];
+    const found = await Promise.all(
+      ids.map((id) => registry.findVersion(ctx as AuthedContext, id).catch(() => null)),
+    );
+    return found.filter((v): v is Version => v !== null);
+  },
+  sort: (v) => v.id,
+});
+
+export const TrainingRunRef = builder.loadableNodeRef<Run>('TrainingRun', {
+  id: { resolve: (r) => r.id },
+  load: async (ids: string[], ctx) => {
+    if (!ctx.viewer) return [];
+    const found = await Promise.all(
+      ids.map((id) => registry.findRun(ctx as AuthedContext, id).catch(() => null)),
+    );
+    return found.filter((r): r is Run => r !== null);
+  },
+  sort: (r) => r.id,
+});
+
+const TaskEnum = builder.enumType('ModelTask', {
+  description: 'What a model predicts.',
+  values: {
+    CLASSIFICATION: { description: 'A class (category) per row, with probabilities.' },
+    REGRESSION: { description: 'A number per row.' },
+  } as const,
+});
+
+const AlgorithmEnum = builder.enumType('Algorithm', {
+  description: 'How to learn.',
+  values: {
+    LOGISTIC_REGRESSION: { description: 'Linear softmax classifier with L2.' },
+    LINEAR_REGRESSION: { description: 'Linear regression with L2.' },
+    MLP: { description: 'Dense neural network (ReLU, dropout).' },
+    AUTO: { description: 'Tries the linear model and an MLP; keeps the better on validation.' },
+  } as const,
+});
+
+const RunStatusEnum = builder.enumType('RunStatus', {
+  description: 'Where a training run stands.',
+  values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const,
+});
+
+const MetricEnum = builder.enumType('ModelMetric', {
+  description: 'A held-out metric to sort runs by.',
+  values: registry.METRIC_NAMES,
+});
+
+const ConfusionMatrix = builder
+  .objectRef<{ labels: string[]; matrix: number[][] }>('ConfusionMatrix')
+  .implement({
+    description: 'Counts of held-out rows by true class (rows) and predicted class (columns).',
+    fields: (t) => ({
+      labels: t.exposeStringList('labels', { description: 'Class labels, in row/column order.' }),
+      matrix: t.field({ type: ['JSON'], description: 'Rows of counts.', resolve: (m) => m.matrix }),
+    }),
+  });
+
+const MetricsRef = builder.objectRef<Metrics>('ModelMetrics').implement({
+  description: 'Metrics on the held-out split (classification or regression ones).',
+  fields: (t) => ({
+    accuracy: t.float({
+      nullable: true,
+      description: 'Share of correct classes.',
+      resolve: (m) => m.accuracy ?? null,
+    }),
+    precision: t.float({
+      nullable: true,
+      description: 'Macro precision.',
+      resolve: (m) => m.precision ?? null,
+    }),
+    recall: t.float({
+      nullable: true,
+      description: 'Macro recall.',
+      resolve: (m) => m.recall ?? null,
+    }),
+    f1: t.float({ nullable: true, description: 'Macro F1.', resolve: (m) => m.f1 ?? null }),
+    rocAuc: t.float({
+      nullable: true,
+      description: 'ROC AUC (macro one-vs-rest for several classes).',
+      resolve: (m) => m.rocAuc ?? null,
+    }),
+    logLoss: t.float({
+      nullable: true,
+      description: 'Log loss.',
+      resolve: (m) => m.logLoss ?? null,
+    }),
+    confusionMatrix: t.field({
+      type: ConfusionMatrix,
+      nullable: true,
+      description: 'Confusion matrix.',
+      resolve: (m) => m.confusionMatrix ?? null,
+    }),
+    rmse: t.float({
+      nullable: true,
+      description: 'Root mean squared error.',
+      resolve: (m) => m.rmse ?? null,
+    }),
+    mae: t.float({
+      nullable: true,
+      description: 'Mean absolute error.',
+      resolve: (m) => m.mae ?? null,
+    }),
+    r2: t.float({
+      nullable: true,
+      description: 'Coefficient of determination.',
+      resolve: (m) => m.r2 ?? null,
+    }),
+  }),
+});
+
+const EpochRef = builder.objectRef<TrainingEvent>('TrainingProgress').implement({
+  description: 'A training run event: a status change, or one finished epoch.',
+  fields: (t) => ({
+    kind: t.exposeString('kind', { description: 'STATUS or EPOCH.' }),
+    runId: t.id({
+      description: 'The run.',
+      resolve: (e) => encodeGlobalID('TrainingRun', e.runId),
+    }),
+    status: t.field({
+      type: RunStatusEnum,
+      description: 'Status after this event.',
+      resolve: (e) => e.status,
+    }),
+    epoch: t.exposeInt('epoch', { nullable: true, description: 'Epoch just finished (from 1).' }),
+    totalEpochs: t.exposeInt('totalEpochs', {
+      nullable: true,
+      description: 'Epochs of the current candidate.',
+    }),
+    candidate: t.exposeString('candidate', {
+      nullable: true,
+      description: 'Candidate being trained, e.g. MLP#1.',
+    }),
+    loss: t.exposeFloat('loss', { nullable: true, description: 'Training loss.' }),
+    valLoss: t.exposeFloat('valLoss', { nullable: true, description: 'Validation loss.' }),
+    metrics: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'Epoch metrics.',
+      resolve: (e) => e.metrics,
+    }),
+    samplesPerSecond: t.exposeFloat('samplesPerSecond', {
+      nullable: true,
+      description: 'Throughput.',
+    }),
+    etaSeconds: t.exposeFloat('etaSeconds', {
+      nullable: true,
+      description: 'Estimated seconds left for this candidate.',
+    }),
+    error: t.exposeString('error', { nullable: true, description: 'Why it failed.' }),
+    at: t.string({ description: 'When (ISO 8601).', resolve: (e) => e.at }),
+  }),
+});
+
+ModelRef.implement({
+  description: 'A prediction target over a dataset, with versions from successful runs.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Unique within the organization.' }),
+    task: t.field({ type: TaskEnum, description: 'Task.', resolve: (m) => m.task }),
+    target: t.exposeString('target', { description: 'Column predicted.' }),
+    features: t.exposeStringList('features', { description: 'Columns used to predict.' }),
+    dataset: t.field({ type: DatasetRef, description: 'Dataset.', resolve: (m) => m.datasetId }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
+    createdBy: t.field({
+      type: UserRef,
+      nullable: true,
+      description: 'Who created it.',
+      resolve: (m) => m.createdBy,
+    }),
+    versions: t.loadableGroup({
+      type: ModelVersionRef,
+      description: 'Versions, newest first.',
+      load: (ids: string[], ctx) => registry.versionsOfModels(ctx as AuthedContext, ids),
+      group: (v) => (v as Version).modelId,
+      resolve: (m) => m.id,
+    }),
+    versionByAlias: t.withAuth({ authenticated: true }).field({
+      type: ModelVersionRef,
+      nullable: true,
+      description: 'The version holding an alias now, or at `at` (from the alias history).',
+      args: {
+        alias: t.arg.string({ required: true }),
+        at: t.arg({ type: 'DateTime', description: 'A past moment.' }),
+      },
+      resolve: (m, args, ctx) => registry.versionByAlias(ctx, m.id, args.alias, args.at ?? null),
+    }),
+    aliasHistory: t.withAuth({ authenticated: true }).field({
+      type: [AliasChange],
+      description: 'Every change of its aliases, newest first.',
+      args: { alias: t.arg.string({ description: 'Only this alias.' }) },
+      resolve: (m, args, ctx) => registry.aliasHistory(ctx, m.id, args.alias ?? null),
+    }),
+    runs: t.withAuth({ authenticated: true }).field({
+      type: [TrainingRunRef],
+      description: 'Its runs, newest first (at most 100).',
+      resolve: (m, _args, ctx) =>
+        registry.listRuns(ctx, { modelId: m.id }, {}, { limit: 100, offset: 0 }),
+    }),
+  }),
+});
+
+const AliasChange = builder.objectRef<ModelAliasEvent>('ModelAliasChange').implement({
+  description: 'An alias pointed at a version (or removed).',
+  fields: (t) => ({
+    alias: t.exposeString('alias', { description: 'Alias.' }),
+    version: t.field({
+      type: ModelVersionRef,
+      nullable: true,
+      description: 'The version it pointed to from then; null: removed.',
+      resolve: (e) => e.versionId,
+    }),
+    at: t.expose('at', { type: 'DateTime', description: 'When.' }),
+    changedBy: t.field({
+      type: UserRef,
+      nullable: true,
+      description: 'Who.',
+      resolve: (e) => e.changedBy,
+    }),
+  }),
+});
+
+ModelVersionRef.implement({
+  description: 'A trained model: its metrics and the artifact (preprocessing and weights).',
+  fields: (t) => ({
+    number: t.exposeInt('number', { description: 'Version number, from 1.' }),
+    model: t.field({ type: ModelRef, description: 'Model.', resolve: (v) => v.modelId }),
+    metrics: t.field({
+      type: MetricsRef,
+      description: 'Held-out metrics.',
+      resolve: (v) => v.metrics as Metrics,
+    }),
+    aliases: t.withAuth({ authenticated: true }).stringList({
+      description: 'Aliases pointing here now.',
+      resolve: async (v, _args, ctx) => (await registry.aliasesOf(ctx, [v.id])).map((a) => a.alias),
+    }),
+    datasetVersion: t.field({
+      type: DatasetVersionRef,
+      nullable: true,
+      description: 'The dataset version it was trained on.',
+      resolve: (v) => v.datasetVersionId,
+    }),
+    artifactSize: t.exposeInt('artifactSize', { description: 'Artifact size in bytes.' }),
+    run: t.field({
+      type: TrainingRunRef,
+      nullable: true,
+      description: 'The run that made it.',
+      resolve: (v) => v.runId,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When.' }),
+  }),
+});
+
+TrainingRunRef.implement({
+  description: 'One training attempt, from QUEUED to SUCCEEDED, FAILED or CANCELLED.',
+  fields: (t) => ({
+    model: t.field({ type: ModelRef, description: 'Model.', resolve: (r) => r.modelId }),
+    status: t.field({ type: RunStatusEnum, description: 'Status.', resolve: (r) => r.status }),
+    config: t.field({
+      type: 'JSON',
+      description: 'Algorithm, hyperparameters, trials, split, task.',
+      resolve: (r) => r.config,
+    }),
+    seed: t.exposeInt('seed', { description: 'Random seed.' }),
+    algorithm: t.exposeString('algorithm', {
+      nullable: true,
+      description: 'Algorithm chosen (AUTO resolves to one).',
+    }),
+    backend: t.exposeString('backend', {
+      nullable: true,
+      description: 'TensorFlow.js backend used (wasm, cpu, tensorflow, …).',
+    }),
+    device: t.exposeString('device', { nullable: true, description: 'CPU or GPU.' }),
+    worker: t.exposeString('worker', { nullable: true, description: 'host:pid of the worker.' }),
+    epochsDone: t.exposeInt('epochsDone', { description: 'Epochs finished (all candidates).' }),
+    totalEpochs: t.exposeInt('totalEpochs', {
+      nullable: true,
+      description: 'Epochs of the current candidate.',
+    }),
+    history: t.field({
+      type: ['JSON'],
+      description: 'Per-epoch loss and metrics, in order.',
+      resolve: (r) => r.history,
+    }),
+    metrics: t.field({
+      type: MetricsRef,
+      nullable: true,
+      description: 'Final held-out metrics.',
+      resolve: (r) => (r.metrics as Metrics | null) ?? null,
+    }),
+    error: t.exposeString('error', { nullable: true, description: 'Why it failed.' }),
+    cancelRequested: t.exposeBoolean('cancelRequested', { description: 'A cancel was asked.' }),
+    queuedAt: t.expose('queuedAt', { type: 'DateTime', description: 'When queued.' }),
+    startedAt: t.expose('startedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a worker started it.',
+    }),
+    finishedAt: t.expose('finishedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it ended.',
+    }),
+    durationMs: t.float({
+      nullable: true,
+      description: 'Training time in milliseconds.',
+      resolve: (r) =>
+        r.startedAt && r.finishedAt ? r.finishedAt.getTime() - r.startedAt.getTime() : null,
+    }),
+    modelVersion: t.field({
+      type: ModelVersionRef,
+      nullable: true,
+      description: 'The version it produced.',
+      resolve: (r) => r.modelVersionId,
+    }),
+    datasetVersion: t.field({
+      type: DatasetVersionRef,
+      description: 'Data trained on.',
+      resolve: (r) => r.datasetVersionId,
+    }),
+  }),
+});
+
+const HyperparametersInput = builder.inputType('Hyperparameters', {
+  description: 'Training settings; defaults suit small tabular data.',
+  fields: (t) => ({
+    epochs: t.int({
+      validate: z.number().int().min(1).max(10_000),
+      description: 'Passes over the data.',
+    }),
+    learningRate: t.float({
+      validate: z.number().gt(0).max(10),
+      description: 'Adam learning rate.',
+    }),
+    batchSize: t.int({
+      validate: z.number().int().min(1).max(65_536),
+      description: 'Rows per step.',
+    }),
+    hiddenUnits: t.intList({
+      validate: z.array(z.number().int().min(1).max(4096)).max(8),
+      description: 'MLP layer sizes.',
+    }),
+    l2: t.float({ validate: z.number().min(0).max(10), description: 'L2 penalty.' }),
+    dropout: t.float({ validate: z.number().min(0).max(0.9), description: 'MLP dropout.' }),
+  }),
+});
+
+const TrainModelInput = builder.inputType('TrainModelInput', {
+  description:
+    'Retrain a model (modelId), or create one (name, datasetId, target). Training data is read through the access gate as you.',
+  fields: (t) => ({
+    modelId: t.globalID({ for: [ModelRef], description: 'Existing model to retrain.' }),
+    name: t.string({
+      validate: z.string().trim().min(1).max(200),
+      description: 'Name of a new model.',
+    }),
+    datasetId: t.globalID({ for: [DatasetRef], description: 'Dataset of a new model.' }),
+    datasetVersion: t.int({ description: 'Dataset version number; default the newest.' }),
+    target: t.string({ description: 'Column to predict (new model).' }),
+    features: t.stringList({
+      description: 'Columns to use; default all you may read but the target.',
+    }),
+    task: t.field({ type: TaskEnum, description: 'Default: inferred from the target.' }),
+    algorithm: t.field({ type: AlgorithmEnum, description: 'Default AUTO.' }),
+    hyperparameters: t.field({ type: HyperparametersInput, description: 'Settings.' }),
+    trials: t.int({ description: 'Random-search trials per algorithm (default 1).' }),
+    validationSplit: t.float({ description: 'Held-out share for metrics (default 0.2).' }),
+    seed: t.int({ description: 'Random seed; fixed seeds reproduce runs.' }),
+  }),
+});
+
+const RunFilterInput = builder.inputType('TrainingRunFilter', {
+  description: 'Which runs to list.',
+  fields: (t) => ({
+    modelId: t.globalID({ for: [ModelRef], description: 'Of this model.' }),
+    datasetId: t.globalID({ for: [DatasetRef], description: 'On this dataset.' }),
+    status: t.field({ type: RunStatusEnum, description: 'In this status.' }),
+  }),
+});
+
+const PredictionRef = builder
+  .objectRef<{ value: string | number; probabilities: Record<string, number> | null }>('Prediction')
+  .implement({
+    description: 'The prediction for one input row.',
+    fields: (t) => ({
+      value: t.field({
+        type: 'JSON',
+        description: 'Predicted class or number.',
+        resolve: (p) => p.value,
+      }),
+      probabilities: t.field({
+        type: 'JSON',
+        nullable: true,
+        description: 'Class probabilities by label (classification).',
+        resolve: (p) => p.probabilities,
+      }),
+    }),
+  });
+
+const PredictionResult = builder
+  .objectRef<{
+    version: Version;
+    predictions: Array<{ value: string | number; probabilities: Record<string, number> | null }>;
+  }>('PredictionResult')
+  .implement({
+    description: 'Predictions and the version that made them.',
+    fields: (t) => ({
+      version: t.field({
+        type: ModelVersionRef,
+        description: 'Version used.',
+        resolve: (r) => r.version,
+      }),
+      predictions: t.field({
+        type: [PredictionRef],
+        description: 'One per input row, in order.',
+        resolve: (r) => r.predictions,
+      }),
+    }),
+  });
+
+const errors = { types: [InputError, NotFoundError, ConflictError], directResult: true as const };
+
+builder.queryFields((t) => ({
+  models: t.withAuth({ authenticated: true }).connection({
+    type: ModelRef,
+    description: 'Models you can see, by name.',
+    resolve: (_root, args, ctx) =>
+      resolveOffsetConnection({ args }, (page) => registry.listModels(ctx, page)),
+  }),
+  model: t.withAuth({ authenticated: true }).field({
+    type: ModelRef,
+    nullable: true,
+    description: 'One model; null when not visible.',
+    args: { id: t.arg.globalID({ for: [ModelRef], required: true }) },
+    resolve: (_root, { id }) => id.id,
+  }),
+  trainingRun: t.withAuth({ authenticated: true }).field({
+    type: TrainingRunRef,
+    nullable: true,
+    description: 'One run; null when not visible.',
+    args: { id: t.arg.globalID({ for: [TrainingRunRef], required: true }) },
+    resolve: (_root, { id }) => id.id,
+  }),
+  trainingRuns: t.withAuth({ authenticated: true }).field({
+    type: [TrainingRunRef],
+    description:
+      'Runs, filtered, newest first or ordered by a held-out metric (runs without it last).',
+    args: {
+      filter: t.arg({ type: RunFilterInput }),
+      orderByMetric: t.arg({ type: MetricEnum }),
+      direction: t.arg.string({ description: 'ASC or DESC (default DESC).' }),
+      first: t.arg.int({ description: 'At most this many (default 100, max 1000).' }),
+      offset: t.arg.int({ description: 'Skip this many.' }),
+    },
+    resolve: (_root, args, ctx) => {
+      const limit = args.first ?? 100;
+      if (limit < 1 || limit > 1000)
+        throw new InputError('first must be between 1 and 1000.', 'first');
+      if (args.direction && args.direction !== 'ASC' && args.direction !== 'DESC')
+        throw new InputError('direction is ASC or DESC.', 'direction');
+      return registry.listRuns(
+        ctx,
+        {
+          modelId: args.filter?.modelId?.id,
+          datasetId: args.filter?.datasetId?.id,
+          status: args.filter?.status,
+        },
+        { metric: args.orderByMetric, direction: args.direction as 'ASC' | 'DESC' | null },
+        { limit, offset: Math.max(0, args.offset ?? 0) },
+      );
+    },
+  }),
+  predict: t.withAuth({ authenticated: true }).field({
+    type: PredictionResult,
+    description:
+      'Predicts for rows of feature values (JSON objects keyed by feature name) with a version, by versionId or by modelId and alias (e.g. "production"). The training pipeline (imputation, scaling, one-hot) is applied.',
+    errors,
+    args: {
+      modelId: t.arg.globalID({ for: [ModelRef] }),
+      alias: t.arg.string(),
+      versionId: t.arg.globalID({ for: [ModelVersionRef] }),
+      rows: t.arg({ type: ['JSON'], required: true }),
+    },
+    resolve: (_root, args, ctx) =>
+      registry.predictWith(
+        ctx,
+        { versionId: args.versionId?.id, modelId: args.modelId?.id, alias: args.alias },
+        args.rows,
+      ),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  trainModel: t.withAuth({ role: 'ANALYST' }).field({
+    type: TrainingRunRef,
+    description:
+      'Queues a training run (analysts and up); follow it with Subscription.trainingProgress.',
+    errors,
+    args: { input: t.arg({ type: TrainModelInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      registry.trainModel(
+        ctx,
+        {
+          ...input,
+          modelId: input.modelId?.id,
+          datasetId: input.datasetId?.id,
+          // Unset hyperparameters take the defaults: drop explicit nulls.
+          hyperparameters: input.hyperparameters
+            ? Object.fromEntries(
+                Object.entries(input.hyperparameters).filter(([, v]) => v !== null),
+              )
+            : null,
+        },
+        (runId) => ctx.jobs.sendTraining(runId),
+      ),
+  }),
+  cancelTrainingRun: t.withAuth({ role: 'ANALYST' }).field({
+    type: TrainingRunRef,
+    description: 'Cancels a queued run at once, or a running one after its current epoch.',
+    errors,
+    args: { id: t.arg.globalID({ for: [TrainingRunRef], required: true }) },
+    resolve: (_root, { id }, ctx) => registry.cancelRun(ctx, id.id),
+  }),
+  setModelAlias: t.withAuth({ role: 'ADMIN' }).field({
+    type: ModelRef,
+    description: 'Points an alias (e.g. production) at a version; one version per alias (admins).',
+    errors,
+    args: {
+      modelId: t.arg.globalID({ for: [ModelRef], required: true }),
+      alias: t.arg.string({ required: true }),
+      versionId: t.arg.globalID({ for: [ModelVersionRef], required: true }),
+    },
+    resolve: (_root, args, ctx) =>
+      registry.setAlias(ctx, {
+        modelId: args.modelId.id,
+        alias: args.alias,
+        versionId: args.versionId.id,
+      }),
+  }),
+  removeModelAlias: t.withAuth({ role: 'ADMIN' }).field({
+    type: ModelRef,
+    description: 'Removes an alias (admins); the history keeps it.',
+    errors,
+    args: {
+      modelId: t.arg.globalID({ for: [ModelRef], required: true }),
+      alias: t.arg.string({ required: true }),
+    },
+    resolve: (_root, args, ctx) =>
+      registry.removeAlias(ctx, { modelId: args.modelId.id, alias: args.alias }),
+  }),
+}));
+
+/** Events of `topic` the viewer may still see, checked one by one; `until` ends the stream. */
+async function* authorized(
+  ctx: AuthedContext,
+  source: AsyncIterable<TrainingEvent>,
+  modelId: string,
+  until: (e: TrainingEvent) => boolean,
+  first: TrainingEvent | null,
+) {
+  if (first) {
+    yield first;
+    if (until(first)) return;
+  }
+  for await (const event of source) {
+    // Rights can change while a stream is open: re-check the model is visible for each event.
+    const visible = await registry.findModel(ctx, modelId).then(
+      () => true,
+      () => false,
+    );
+    if (!visible || event.orgId !== ctx.viewer.orgId) return;
+    yield event;
+    if (until(event)) return;
+  }
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+function snapshot(run: Run): TrainingEvent {
+  const last = (run.history.at(-1) ?? null) as Record<string, unknown> | null;
+  return {
+    kind: 'STATUS',
+    runId: run.id,
+    modelId: run.modelId,
+    orgId: run.orgId,
+    status: run.status,
+    epoch: run.epochsDone || null,
+    totalEpochs: run.totalEpochs,
+    candidate: (last?.candidate as string) ?? null,
+    loss: (last?.loss as number) ?? null,
+    valLoss: (last?.valLoss as number) ?? null,
+    metrics: (last?.metrics as Record<string, number>) ?? null,
+    samplesPerSecond: null,
+    etaSeconds: null,
+    error: run.error,
+    at: new Date().toISOString(),
+  };
+}
+
+builder.subscriptionFields((t) => ({
+  trainingProgress: t.withAuth({ authenticated: true }).field({
+    type: EpochRef,
+    description:
+      "A run's current state, then one event per epoch and every status change; completes after SUCCEEDED, FAILED or CANCELLED.",
+    args: { runId: t.arg.globalID({ for: [TrainingRunRef], required: true }) },
+    subscribe: async (_root, { runId }, ctx) => {
+      const before = await registry.findRun(ctx, runId.id);
+      const source = ctx.events.subscribe(`trainingProgress:${before.id}`);
+      // Listening first, then reading the state: no event between the two is lost.
+      const iterator = source[Symbol.asyncIterator]();
+      const pending = iterator.next();
+      const run = await registry.findRun(ctx, runId.id);
+      const rest: AsyncIterable<TrainingEvent> = {
+        [Symbol.asyncIterator]: () => {
+          let started = false;
+          return {
+            next: () => {
+              if (!started) {
+                started = true;
+                return pending;
+              }
+              return iterator.next();
+            },
+            return: () => iterator.return?.() ?? Promise.resolve({ done: true, value: undefined }),
+          };
+        },
+      };
+      const stream = authorized(
+        ctx,
+        rest,
+        run.modelId,
+        (e) => TERMINAL.has(e.status),
+        snapshot(run),
+      );
+      return (async function* () {
+        try {
+          yield* stream;
+        } finally {
+          await iterator.return?.();
+        }
+      })();
+    },
+    resolve: (event) => event,
+  }),
+  trainingRuns: t.withAuth({ authenticated: true }).field({
+    type: EpochRef,
+    description: 'Status changes of every run of a model.',
+    args: { modelId: t.arg.globalID({ for: [ModelRef], required: true }) },
+    subscribe: async (_root, { modelId }, ctx) => {
+      const model = await registry.findModel(ctx, modelId.id);
+      const source = ctx.events.subscribe(`trainingRuns:${model.id}`);
+      const statuses = (async function* () {
+        for await (const e of source) if (e.kind === 'STATUS') yield e;
+      })();
+      return authorized(ctx, statuses, model.id, () => false, null);
+    },
+    resolve: (event) => event,
+  }),
+}));
