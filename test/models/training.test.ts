@@ -92,3 +92,290 @@ describe('trainModel', () => {
     expect(events.map((e) => e.status)).toContain('RUNNING');
   }, 180_000);
 });
+
+const PREDICT = `query($modelId: ID, $alias: String, $versionId: ID, $rows: [JSON!]!) {
+  predict(modelId: $modelId, alias: $alias, versionId: $versionId, rows: $rows) {
+    __typename
+    ... on PredictionResult { version { id number } predictions { value probabilities } }
+    ... on InputError { code message field }
+    ... on Error { code message } } }`;
+
+describe('registry and predictions', () => {
+  it('trains cars mpg to ≥ 0.75 R², then predicts through an alias with the same pipeline', async () => {
+    const res = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'mpg',
+          datasetId: ids.cars,
+          target: 'Miles_per_Gallon',
+          features: [
+            'Cylinders',
+            'Displacement',
+            'Horsepower',
+            'Weight_in_lbs',
+            'Acceleration',
+            'Year',
+            'Origin',
+          ],
+          seed: 7,
+        },
+      },
+      owner.token,
+    );
+    const run = await waitForRun(res.data!.trainModel.id);
+    expect(run.status, JSON.stringify(run)).toBe('SUCCEEDED');
+    expect(run.metrics.r2).toBeGreaterThanOrEqual(0.75);
+    const modelId = res.data!.trainModel.model.id;
+
+    const alias = await server.gql(
+      `mutation($m: ID!, $v: ID!) { setModelAlias(modelId: $m, alias: "production", versionId: $v) {
+        __typename ... on Model { versionByAlias(alias: "production") { id } } } }`,
+      { m: modelId, v: run.modelVersion.id },
+      owner.token,
+    );
+    expect(alias.data?.setModelAlias.versionByAlias.id).toBe(run.modelVersion.id);
+
+    const rows = [
+      {
+        Cylinders: 4,
+        Displacement: 97,
+        Horsepower: 88,
+        Weight_in_lbs: 2130,
+        Acceleration: 14.5,
+        Year: '1970-01-01',
+        Origin: 'Japan',
+      },
+      {
+        Cylinders: 8,
+        Displacement: 350,
+        Horsepower: 165,
+        Weight_in_lbs: 3693,
+        Acceleration: 11.5,
+        Year: '1970-01-01',
+        Origin: 'USA',
+      },
+    ];
+    const byAlias = await server.gql(PREDICT, { modelId, alias: 'production', rows }, owner.token);
+    const byVersion = await server.gql(
+      PREDICT,
+      { versionId: run.modelVersion.id, rows },
+      owner.token,
+    );
+    const predictions = byAlias.data?.predict.predictions;
+    expect(predictions, JSON.stringify(byAlias)).toHaveLength(2);
+    expect(predictions).toEqual(byVersion.data?.predict.predictions);
+    // A small Japanese four-cylinder goes further per gallon than a big American V8.
+    expect(predictions[0].value).toBeGreaterThan(predictions[1].value);
+
+    const missing = await server.gql(
+      PREDICT,
+      { versionId: run.modelVersion.id, rows: [{ Cylinders: 4 }] },
+      owner.token,
+    );
+    expect(missing.data?.predict).toMatchObject({
+      __typename: 'InputError',
+      code: 'BAD_USER_INPUT',
+    });
+    const wrongType = await server.gql(
+      PREDICT,
+      { versionId: run.modelVersion.id, rows: [{ ...rows[0], Horsepower: 'lots' }] },
+      owner.token,
+    );
+    expect(wrongType.data?.predict).toMatchObject({
+      __typename: 'InputError',
+      field: 'Horsepower',
+    });
+  }, 180_000);
+
+  it('keeps an alias history that answers which version held it when', async () => {
+    const first = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'species-history',
+          datasetId: ids.penguins,
+          target: 'Species',
+          algorithm: 'LOGISTIC_REGRESSION',
+          seed: 1,
+          hyperparameters: { epochs: 3 },
+        },
+      },
+      owner.token,
+    );
+    const modelId = first.data!.trainModel.model.id;
+    const v1 = (await waitForRun(first.data!.trainModel.id)).modelVersion.id;
+    const second = await server.gql(
+      TRAIN,
+      {
+        input: {
+          modelId,
+          algorithm: 'LOGISTIC_REGRESSION',
+          seed: 2,
+          hyperparameters: { epochs: 3 },
+        },
+      },
+      owner.token,
+    );
+    const v2 = (await waitForRun(second.data!.trainModel.id)).modelVersion.id;
+    const set = `mutation($m: ID!, $v: ID!) { setModelAlias(modelId: $m, alias: "champion", versionId: $v) { __typename } }`;
+    await server.gql(set, { m: modelId, v: v1 }, owner.token);
+    const between = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    await server.gql(set, { m: modelId, v: v2 }, owner.token);
+    const q = await server.gql(
+      `query($m: ID!, $at: DateTime) { model(id: $m) {
+        now: versionByAlias(alias: "champion") { id }
+        then: versionByAlias(alias: "champion", at: $at) { id }
+        aliasHistory(alias: "champion") { version { id } } } }`,
+      { m: modelId, at: between },
+      owner.token,
+    );
+    expect(q.data?.model.now.id).toBe(v2);
+    expect(q.data?.model.then.id).toBe(v1);
+    expect(q.data?.model.aliasHistory.map((h: any) => h.version.id)).toEqual([v2, v1]);
+
+    const sorted = await server.gql(
+      `query($m: ID!) { trainingRuns(filter: { modelId: $m }, orderByMetric: accuracy) { metrics { accuracy } } }`,
+      { m: modelId },
+      owner.token,
+    );
+    const accuracies = sorted.data?.trainingRuns.map((r: any) => r.metrics.accuracy);
+    expect(accuracies).toEqual([...accuracies].sort((a, b) => b - a));
+  }, 180_000);
+});
+
+describe('control and failure', () => {
+  it('cancels a running run within one epoch', async () => {
+    const res = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'slow',
+          datasetId: ids.penguins,
+          target: 'Species',
+          algorithm: 'MLP',
+          seed: 3,
+          hyperparameters: { epochs: 500 },
+        },
+      },
+      owner.token,
+    );
+    const id = res.data!.trainModel.id;
+    const sub = subscribe(server.ws(owner.token), PROGRESS, { id });
+    const deadline = Date.now() + 60_000;
+    while (!sub.events.some((e) => e.data?.trainingProgress.kind === 'EPOCH')) {
+      if (Date.now() > deadline) throw new Error('no epoch');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const cancel = await server.gql(
+      'mutation($id: ID!) { cancelTrainingRun(id: $id) { __typename ... on TrainingRun { cancelRequested } } }',
+      { id },
+      owner.token,
+    );
+    expect(cancel.data?.cancelTrainingRun.cancelRequested).toBe(true);
+    const epochsAtCancel = sub.events.filter(
+      (e) => e.data?.trainingProgress.kind === 'EPOCH',
+    ).length;
+    await sub.done;
+    const run = await waitForRun(id);
+    expect(run.status).toBe('CANCELLED');
+    // The epoch in flight may finish, and messages already on their way may land: a few, not hundreds.
+    expect(run.epochsDone).toBeLessThanOrEqual(epochsAtCancel + 3);
+    expect(run.epochsDone).toBeLessThan(500);
+    expect(sub.events.at(-1)?.data?.trainingProgress.status).toBe('CANCELLED');
+  }, 120_000);
+
+  it('a training process killed mid-run leaves the run FAILED, and the pool recovers', async () => {
+    const res = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'doomed',
+          datasetId: ids.penguins,
+          target: 'Species',
+          algorithm: 'MLP',
+          seed: 4,
+          hyperparameters: { epochs: 500 },
+        },
+      },
+      owner.token,
+    );
+    const id = res.data!.trainModel.id;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const run = (await server.gql(RUN, { id }, owner.token)).data?.trainingRun;
+      if (run?.epochsDone > 0) break;
+      if (Date.now() > deadline) throw new Error('never started');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const [pid] = server.platform.workerProcesses();
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid!, 'SIGKILL');
+    const run = await waitForRun(id);
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatch(/exited unexpectedly \(SIGKILL\)/);
+
+    const again = await server.gql(
+      TRAIN,
+      {
+        input: { modelId: res.data!.trainModel.model.id, seed: 5, hyperparameters: { epochs: 2 } },
+      },
+      owner.token,
+    );
+    expect((await waitForRun(again.data!.trainModel.id)).status).toBe('SUCCEEDED');
+  }, 120_000);
+
+  it('a subscriber without access to the model gets nothing', async () => {
+    const outsider = await signUpOwner(server, 'spy');
+    const res = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'secret',
+          datasetId: ids.penguins,
+          target: 'Species',
+          seed: 6,
+          hyperparameters: { epochs: 2 },
+        },
+      },
+      owner.token,
+    );
+    const id = res.data!.trainModel.id;
+    const sub = subscribe(server.ws(outsider.token), PROGRESS, { id });
+    await sub.done;
+    const errors = [...sub.events.flatMap((e) => e.errors ?? []), ...(sub.errors.flat() as any[])];
+    expect(errors.map((e: any) => e.extensions?.code)).toContain('NOT_FOUND');
+    expect(sub.events.filter((e) => e.data)).toEqual([]);
+    await waitForRun(id);
+    const peek = await server.gql(RUN, { id }, outsider.token);
+    expect(peek.data?.trainingRun).toBeNull();
+
+    // A member who cannot read a feature in clear cannot train on it.
+    const viewer = await inviteMember(server, owner.token, 'ANALYST');
+    await server.gql(
+      `mutation($input: DatasetPolicyInput!) { setDatasetPolicy(input: $input) { __typename } }`,
+      {
+        input: {
+          datasetId: ids.penguins,
+          userId: viewer.userId,
+          columnRules: [{ column: 'Island', rule: 'MASK' }],
+        },
+      },
+      owner.token,
+    );
+    const refused = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'masked',
+          datasetId: ids.penguins,
+          target: 'Species',
+          features: ['Island', 'Sex'],
+        },
+      },
+      viewer.token,
+    );
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  }, 120_000);
+});
