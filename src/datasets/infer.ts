@@ -478,9 +478,32 @@ function canonicalTimestamp(s: string, dayFirst: boolean): string | undefined {
 /** Canonical text of a value for a type: null for a null, undefined if it does not fit. */
 type Canonicalizer = (value: string | number | boolean) => string | null | undefined;
 
+/**
+ * The value of text that `integerText` would return unchanged, else NaN: an optional '-' and 1
+ * to 15 digits (exact in a double) without a leading zero, not '-0'. It rules out null tokens
+ * and whitespace too, so the common cell needs this one pass and nothing else.
+ */
+function canonicalIntegerValue(s: string): number {
+  const n = s.length;
+  const start = n > 0 && s.charCodeAt(0) === 45 ? 1 : 0;
+  const digits = n - start;
+  if (digits < 1 || digits > 15) return Number.NaN;
+  const first = s.charCodeAt(start) - 48;
+  if (first === 0) return digits === 1 && start === 0 ? 0 : Number.NaN;
+  if (first < 0 || first > 9) return Number.NaN;
+  let value = first;
+  for (let i = start + 1; i < n; i++) {
+    const digit = s.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return start === 0 ? value : -value;
+}
+
 function integerText(value: string | number | boolean): string | null | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) ? `${value}` : undefined;
   if (typeof value !== 'string') return undefined;
+  if (!Number.isNaN(canonicalIntegerValue(value))) return value;
   const s = trimmed(value);
   if (isNullToken(s)) return null;
   const kind = numberKind(s);
@@ -499,7 +522,7 @@ function integerText(value: string | number | boolean): string | null | undefine
  */
 function isCanonicalNumber(s: string): boolean {
   const n = s.length;
-  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  let i = n > 0 && s.charCodeAt(0) === 45 ? 1 : 0;
   const intStart = i;
   while (i < n && isDigit(s.charCodeAt(i))) i++;
   const intDigits = i - intStart;
@@ -519,6 +542,8 @@ function isCanonicalNumber(s: string): boolean {
 function floatText(value: string | number | boolean): string | null | undefined {
   if (typeof value === 'number') return `${value}`;
   if (typeof value !== 'string') return undefined;
+  // Canonical text has no whitespace and is no null token, so it can skip straight to itself.
+  if (isCanonicalNumber(value)) return value;
   const s = trimmed(value);
   if (isNullToken(s)) return null;
   if (numberKind(s) === NOT_NUMBER) return undefined;
@@ -568,6 +593,59 @@ function canonicalizer(type: ColumnType, dayFirst: boolean): Canonicalizer {
       return temporalText(canonicalTimestamp, dayFirst);
     default:
       return stringText;
+  }
+}
+
+/** Texts (and their canonical forms) remembered per column by `memoized`. */
+const MEMO_ENTRIES = 4096;
+
+/** A fresh copy of `s`: the parser's values may be slices that pin a large decoded piece. */
+function unshared(s: string): string {
+  return Buffer.from(s, 'utf16le').toString('utf16le');
+}
+
+/**
+ * `canonicalize` remembering what it made of up to 4096 texts. Float, date and time columns
+ * repeat the same values over and over, and each text that is not its own canonical form
+ * otherwise costs a full parse and print, which dominated loads. `isOwnForm` answers the cheap
+ * cases before the lookup. The memo is dropped when it fills up on mostly unseen values, so a
+ * column that never repeats does not keep paying for lookups.
+ */
+function memoized(
+  canonicalize: Canonicalizer,
+  isOwnForm: (s: string) => boolean = () => false,
+): Canonicalizer {
+  let memo: Map<string, string | null> | null = new Map();
+  let hits = 0;
+  return (value) => {
+    if (typeof value !== 'string') return canonicalize(value);
+    if (isOwnForm(value)) return value;
+    if (memo === null) return canonicalize(value);
+    const known = memo.get(value);
+    if (known !== undefined) {
+      hits++;
+      return known;
+    }
+    const text = canonicalize(value);
+    if (text === undefined) return text;
+    if (memo.size < MEMO_ENTRIES) {
+      const key = unshared(value);
+      memo.set(key, text === null ? null : text === value ? key : unshared(text));
+    } else if (hits < MEMO_ENTRIES) memo = null;
+    return text;
+  };
+}
+
+/** `canonicalizer` for the many values of one column. */
+function columnCanonicalizer(type: ColumnType, dayFirst: boolean): Canonicalizer {
+  switch (type) {
+    case 'FLOAT':
+      return memoized(floatText, isCanonicalNumber);
+    case 'DATE':
+    case 'TIMESTAMP':
+      return memoized(canonicalizer(type, dayFirst));
+    default:
+      return canonicalizer(type, dayFirst);
   }
 }
 
@@ -625,19 +703,25 @@ export function pgTypeFor(type: ColumnType): string {
  */
 class DistinctCounter {
   private exact: Set<string | number | boolean> | null = new Set();
+  /** Canonical integer texts ('42', not '042' or '+42') as their values: a number hashes and
+   * compares much faster than a string, and each such text has its own number. */
+  private integers = new Set<number>();
   private registers: Uint8Array | null = null;
 
   add(value: string | number | boolean): void {
-    if (this.exact !== null) {
-      this.exact.add(value);
-      if (this.exact.size > EXACT_DISTINCT_CAP) this.toSketch(this.exact);
+    const exact = this.exact;
+    if (exact !== null) {
+      const integer = typeof value === 'string' ? canonicalIntegerValue(value) : Number.NaN;
+      if (!Number.isNaN(integer)) this.integers.add(integer);
+      else exact.add(value);
+      if (exact.size + this.integers.size > EXACT_DISTINCT_CAP) this.toSketch(exact);
       return;
     }
     this.addHash(hashOf(value));
   }
 
   get count(): number {
-    if (this.exact !== null) return this.exact.size;
+    if (this.exact !== null) return this.exact.size + this.integers.size;
     const registers = this.registers!;
     const m = registers.length;
     let sum = 0;
@@ -656,6 +740,8 @@ class DistinctCounter {
     this.exact = null;
     this.registers = new Uint8Array(1 << HLL_BITS);
     for (const value of values) this.addHash(hashOf(value));
+    for (const integer of this.integers) this.addHash(hashOf(`${integer}`));
+    this.integers.clear();
   }
 
   private addHash(hash: number): void {
@@ -700,6 +786,8 @@ interface ColumnStats {
   sampleDistinct: number;
   nulls: number;
   distinct: DistinctCounter;
+  /** The previous row's value when it was not null: a repeat of it is already counted. */
+  previous: string | number | boolean | undefined;
 }
 
 /** Narrows a column's candidate types by one sampled, non-null value. */
@@ -788,6 +876,7 @@ export function createInferrer(columns: string[], options: InferOptions = {}): I
     sampleDistinct: 0,
     nulls: 0,
     distinct: new DistinctCounter(),
+    previous: undefined,
   }));
   let sampled = 0;
 
@@ -806,13 +895,20 @@ export function createInferrer(columns: string[], options: InferOptions = {}): I
           const column = stats[j]!;
           if (value === null || value === undefined) {
             column.nulls++;
+            column.previous = undefined;
             continue;
           }
-          if (typeof value === 'string' && isNullText(value)) {
-            column.nulls++;
-            continue;
+          // Sorted, grouped and constant columns repeat the value above them, which needs
+          // neither the null test nor the distinct counter again.
+          if (value !== column.previous) {
+            if (typeof value === 'string' && isNullText(value)) {
+              column.nulls++;
+              column.previous = undefined;
+              continue;
+            }
+            column.distinct.add(value);
+            column.previous = value;
           }
-          column.distinct.add(value);
           if (inSample) {
             column.sampleNonNull++;
             narrow(column, value);
@@ -866,9 +962,13 @@ export function createConverter(
   options: { hideValuesFor?: Set<string> } = {},
 ): Converter {
   const width = columns.length;
-  const convert = columns.map((c) => canonicalizer(c.type, c.dayFirst ?? false));
+  const convert = columns.map((c) => columnCanonicalizer(c.type, c.dayFirst ?? false));
   const quoted = columns.map((c) => c.type === 'STRING' || c.type === 'CATEGORY');
   const hidden = options.hideValuesFor ?? new Set<string>();
+  // The previous row's value and field per column, as a repeat converts to the same field. Only
+  // the previous row's, so no value pins an old piece of the decoded file.
+  const previous: Array<RawValue | undefined> = new Array(width).fill(undefined);
+  const previousField: string[] = new Array(width).fill('');
 
   const badValue = (line: number, j: number, value: RawValue): DatasetInputError => {
     const column = columns[j]!;
@@ -883,7 +983,9 @@ export function createConverter(
   return {
     convertBatch(rows) {
       // Joining per-row strings beats one long chain of `+=`, which V8 must flatten afterwards.
-      const lines: string[] = new Array(rows.length);
+      // One more, empty, line so the join ends in '\n' without another copy of the batch.
+      const lines: string[] = new Array(rows.length + 1);
+      lines[rows.length] = '';
       for (let r = 0; r < rows.length; r++) {
         const row = rows[r]!;
         const values = row.values;
@@ -891,14 +993,21 @@ export function createConverter(
         for (let j = 0; j < width; j++) {
           if (j > 0) line += ',';
           const value = values[j];
-          if (value === null || value === undefined) continue;
-          const text = convert[j]!(value);
-          if (text === undefined) throw badValue(row.line, j, value);
-          if (text !== null) line += quoted[j] ? csvField(text) : text;
+          if (value === null || value === undefined) {
+            previous[j] = undefined;
+            continue;
+          }
+          if (value !== previous[j]) {
+            const text = convert[j]!(value);
+            if (text === undefined) throw badValue(row.line, j, value);
+            previous[j] = value;
+            previousField[j] = text === null ? '' : quoted[j] ? csvField(text) : text;
+          }
+          line += previousField[j]!;
         }
         lines[r] = line;
       }
-      return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+      return rows.length === 0 ? '' : lines.join('\n');
     },
   };
 }

@@ -1,7 +1,15 @@
+import type { Writable } from 'node:stream';
 import type { Database } from '../../db/client';
 
 /** Characters of CSV gathered before one PGlite COPY (bounded memory, few calls). */
 const PGLITE_COPY_CHARS = 16 * 1024 * 1024;
+
+/**
+ * CSV a PostgreSQL COPY stream may hold unsent before the load waits for it to drain. Waiting at
+ * the stream's own 16 KiB mark paused parsing after every batch; this lets the next batches be
+ * prepared while the server is still reading, and still pushes back on a slow server.
+ */
+const COPY_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** Raw access inside one transaction: statements, and COPY of CSV text into a table. */
 export interface LoadTransaction {
@@ -48,7 +56,7 @@ export async function withLoadTransaction<T>(
     });
   }
   return database.sql.begin(async (tx) => {
-    let stream: NodeJS.WritableStream | null = null;
+    let stream: Writable | null = null;
     let finished: Promise<void> | null = null;
     try {
       return await work({
@@ -69,7 +77,8 @@ export async function withLoadTransaction<T>(
             // Awaited in endCopy; on abort nobody awaits it, and the transaction's error wins.
             finished.catch(() => {});
           }
-          if (!stream.write(csv)) {
+          stream.write(csv);
+          if (stream.writableLength >= COPY_BUFFER_BYTES) {
             await new Promise<void>((resolve) => stream!.once('drain', () => resolve()));
           }
         },
