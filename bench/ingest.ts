@@ -1,54 +1,63 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, openAsBlob, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { type Database, openDatabase } from '../db/client';
 import { scratchDatabase } from '../db/scratch';
-import { seedDemoOrganization } from '../db/seed';
-import { loadConfig } from '../src/config';
-import { createLogger } from '../src/log';
-import { startServer } from '../src/server';
 import { writeFlightsCsv } from './flights';
 
 const MIN_ROWS = Number(process.env.BENCH_INGEST_ROWS ?? 1_000_000);
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-const CREATE = /* GraphQL */ `
-  mutation($input: CreateDatasetInput!) {
-    createDataset(input: $input) { __typename ... on Dataset { id } ... on Error { code message } }
-  }
-`;
-const UPLOAD = /* GraphQL */ `
-  mutation($datasetId: ID!, $file: File!) {
-    uploadDatasetVersion(datasetId: $datasetId, file: $file) {
-      __typename
-      ... on DatasetVersion { id rowCount byteSize columns { name type } }
-      ... on Error { code message }
-    }
-  }
-`;
-
-/** Runs `fn` while sampling the process RSS every 50 ms; returns elapsed ms and the peak. */
-async function measure<T>(fn: () => Promise<T>) {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 50);
-  const start = performance.now();
-  try {
-    const result = await fn();
-    const ms = performance.now() - start;
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { result, ms, peak };
-  } finally {
-    clearInterval(timer);
-  }
+/** The server's resident set now and at its peak (Linux VmRSS / VmHWM), in bytes. */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') * 1024, peak: kb('VmHWM') * 1024 };
 }
 
-/** Column `n` of the first row of `query`. */
-async function countRows(database: Database, query: string): Promise<unknown> {
-  if (database.kind === 'postgres') return (await database.sql.unsafe(query))[0]?.n;
-  return (await database.pglite.query<{ n: unknown }>(query)).rows[0]?.n;
+/** Starts `npm start`'s entry as its own process; resolves with its URL and demo API key. */
+async function startPeso(env: Record<string, string>): Promise<{
+  child: ChildProcess;
+  url: string;
+  apiKey: string;
+}> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) =>
+      reject(new Error(`Peso exited (${code}) before it was ready:\n${out}`)),
+    );
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /GraphiQL at (\S+)\/graphql/.exec(out)?.[1];
+      const apiKey = /API key:\s+(\S+)/.exec(out)?.[1];
+      if (url && apiKey) resolve({ child, url, apiKey });
+    });
+  });
+}
+
+async function stopPeso(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function gql(url: string, apiKey: string, query: string, variables: object) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
 }
 
 async function copyBaseline(database: Database, path: string): Promise<number> {
@@ -73,100 +82,112 @@ async function copyBaseline(database: Database, path: string): Promise<number> {
 }
 
 /**
- * A ≥1M-row CSV uploaded through `uploadDatasetVersion` (GraphQL multipart over HTTP, parsed,
- * typed, PII-scanned and COPYed by Peso) against a plain COPY of the same file into a hand-made
- * table in the same database.
+ * A ≥1M-row CSV loaded end to end through Peso's own path for large files — `createUploadUrl`,
+ * then a streamed PUT to the signed URL into typed storage — with Peso running as its own
+ * process (`src/main.ts`, as `npm start` runs it) so its peak RSS is its own. Against it, the
+ * same file through a plain `COPY … FROM STDIN` into a hand-made table in the same database.
  */
 export async function benchIngest(): Promise<void> {
   const path = join(tmpdir(), `peso-bench-ingest-${randomBytes(4).toString('hex')}.csv`);
-  const scratch = await scratchDatabase(process.env.BENCH_DATABASE_URL);
+  const dataDir = mkdtempSync(join(tmpdir(), 'peso-bench-data-'));
+  const scratch = process.env.BENCH_DATABASE_URL
+    ? await scratchDatabase(process.env.BENCH_DATABASE_URL)
+    : null;
+  let peso: Awaited<ReturnType<typeof startPeso>> | null = null;
   let database: Database | undefined;
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     const rows = await writeFlightsCsv(path, MIN_ROWS);
     const bytes = statSync(path).size;
-    const config = loadConfig({
-      DATABASE_URL: scratch.url,
+    peso = await startPeso({
+      ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+      PESO_DATA_DIR: dataDir,
       PESO_SECRET: randomBytes(32).toString('base64url'),
-      LOG_LEVEL: 'silent',
+      PESO_DEMO: 'off',
+      PESO_WORKERS: '0',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
     });
-    database = await openDatabase(config.database);
-    const demo = (await seedDemoOrganization(database.db))!;
-    server = await startServer({
-      config,
-      database,
-      log: createLogger('silent'),
-      port: 0,
-      host: '127.0.0.1',
-    });
-    const graphqlUrl = `${server.url}/graphql`;
-    const auth = { authorization: `Bearer ${demo.apiKey}` };
+    const created = await gql(
+      peso.url,
+      peso.apiKey,
+      'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { __typename ... on Dataset { id } ... on Error { message } } }',
+      { input: { name: 'flights-bench' } },
+    );
+    const datasetId = created.data?.createDataset?.id;
+    if (!datasetId) throw new Error(`createDataset failed: ${JSON.stringify(created)}`);
+    const before = memoryOf(peso.child.pid!);
+    const start = performance.now();
+    const signed = await gql(
+      peso.url,
+      peso.apiKey,
+      'mutation($d: ID!) { createUploadUrl(datasetId: $d, filename: "flights.csv") { __typename ... on UploadUrl { url } ... on Error { message } } }',
+      { d: datasetId },
+    );
+    const uploadUrl = signed.data?.createUploadUrl?.url;
+    if (!uploadUrl) throw new Error(`createUploadUrl failed: ${JSON.stringify(signed)}`);
+    const res = await fetch(uploadUrl, {
+      method: 'PUT',
+      body: Readable.toWeb(createReadStream(path)) as ReadableStream,
+      headers: { 'content-length': String(bytes) },
+      duplex: 'half',
+    } as RequestInit);
+    const answer = (await res.json()) as { version?: { rowCount: number }; error?: unknown };
+    const pesoMs = performance.now() - start;
+    if (res.status !== 201 || answer.version?.rowCount !== rows)
+      throw new Error(`upload: HTTP ${res.status}: ${JSON.stringify(answer)}`);
+    const after = memoryOf(peso.child.pid!);
+    const columns = await gql(
+      peso.url,
+      peso.apiKey,
+      'query($d: ID!) { dataset(id: $d) { currentVersion { columns { name type } } } }',
+      { d: datasetId },
+    );
+    await stopPeso(peso.child);
 
-    const created = await fetch(graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...auth },
-      body: JSON.stringify({ query: CREATE, variables: { input: { name: 'flights-bench' } } }),
-    });
-    const createdBody = (await created.json()) as { data?: { createDataset?: any } };
-    const dataset = createdBody.data?.createDataset;
-    if (dataset?.__typename !== 'Dataset')
-      throw new Error(`createDataset failed: ${JSON.stringify(createdBody)}`);
-
-    global.gc?.();
-    const rssBefore = process.memoryUsage().rss;
-    const peso = await measure(async () => {
-      const form = new FormData();
-      form.set(
-        'operations',
-        JSON.stringify({ query: UPLOAD, variables: { datasetId: dataset.id, file: null } }),
-      );
-      form.set('map', JSON.stringify({ 0: ['variables.file'] }));
-      form.set('0', await openAsBlob(path), 'flights.csv');
-      const res = await fetch(graphqlUrl, { method: 'POST', headers: auth, body: form });
-      const text = await res.text();
-      let body: { data?: { uploadDatasetVersion?: any } };
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new Error(`upload: HTTP ${res.status}, non-JSON body: ${text.slice(0, 500)}`);
-      }
-      const version = body.data?.uploadDatasetVersion;
-      if (version?.__typename !== 'DatasetVersion' || version.rowCount !== rows)
-        throw new Error(
-          `upload: HTTP ${res.status}, expected a DatasetVersion with ${rows} rows: ${text.slice(0, 1000)}`,
-        );
-      return version as { rowCount: number; columns: Array<{ name: string; type: string }> };
-    });
-
-    // The only version in this scratch database: check its table really holds every row.
-    const table = await countRows(database, 'select table_name as n from dataset_versions');
-    const stored = await countRows(database, `select count(*)::int as n from ${String(table)}`);
+    // Peso is stopped: the baseline opens the same database (PGlite has one process).
+    database = await openDatabase(
+      scratch
+        ? { kind: 'postgres', url: scratch.url }
+        : { kind: 'pglite', dataDir: join(dataDir, 'db') },
+    );
+    const table = await (database.kind === 'postgres'
+      ? database.sql.unsafe('select table_name as t from dataset_versions').then((r) => r[0]?.t)
+      : database.pglite
+          .query<{ t: string }>('select table_name as t from dataset_versions')
+          .then((r) => r.rows[0]?.t));
+    const stored = await (database.kind === 'postgres'
+      ? database.sql.unsafe(`select count(*)::int as n from ${table}`).then((r) => Number(r[0]?.n))
+      : database.pglite
+          .query<{ n: number }>(`select count(*)::int as n from ${table}`)
+          .then((r) => Number(r.rows[0]?.n)));
     if (stored !== rows) throw new Error(`Peso's table holds ${stored} rows, expected ${rows}`);
-
-    global.gc?.();
-    const rssBeforeCopy = process.memoryUsage().rss;
-    const copy = await measure(() => copyBaseline(database!, path));
-    if (copy.result !== rows) throw new Error(`COPY loaded ${copy.result} rows, expected ${rows}`);
+    const copyStart = performance.now();
+    const copied = await copyBaseline(database, path);
+    const copyMs = performance.now() - copyStart;
+    if (copied !== rows) throw new Error(`COPY loaded ${copied} rows, expected ${rows}`);
 
     const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
-    const rate = (ms: number) => `${Math.round(rows / (ms / 1000)).toLocaleString('en-US')} rows/s`;
+    const rate = (ms: number) => Math.round(rows / (ms / 1000));
+    const kind = scratch ? 'postgres' : 'pglite';
     console.log(
-      `ingest (${database.kind}, ${rows.toLocaleString('en-US')} rows, ${mib(bytes)} CSV; server and client in one process)`,
+      `ingest (${kind}, ${rows.toLocaleString('en-US')} rows, ${mib(bytes)} CSV; Peso in its own process)`,
     );
     console.log(
-      `  Peso upload (GraphQL multipart): ${(peso.ms / 1000).toFixed(2)} s, ${rate(peso.ms)}, peak RSS ${mib(peso.peak)} (before ${mib(rssBefore)})`,
+      `  Peso (createUploadUrl + streamed PUT): ${(pesoMs / 1000).toFixed(2)} s, ${rate(pesoMs).toLocaleString('en-US')} rows/s; server RSS ${mib(before.rss)} before, peak ${mib(after.peak)}`,
     );
     console.log(
-      `    inferred columns: ${peso.result.columns.map((c) => `${c.name} ${c.type}`).join(', ')}`,
+      `    columns: ${columns.data?.dataset?.currentVersion?.columns.map((c: any) => `${c.name} ${c.type}`).join(', ')}`,
     );
     console.log(
-      `  plain COPY:                      ${(copy.ms / 1000).toFixed(2)} s, ${rate(copy.ms)}, peak RSS ${mib(copy.peak)} (before ${mib(rssBeforeCopy)})`,
+      `  plain COPY (same database):           ${(copyMs / 1000).toFixed(2)} s, ${rate(copyMs).toLocaleString('en-US')} rows/s`,
     );
-    console.log(`  ratio (Peso time / COPY time): ${(peso.ms / copy.ms).toFixed(2)}`);
+    console.log(`  ratio (Peso rows/s / COPY rows/s): ${(copyMs / pesoMs).toFixed(2)}`);
   } finally {
-    await server?.close();
+    if (peso) await stopPeso(peso.child);
     await database?.close();
-    await scratch.drop();
+    await scratch?.drop();
     rmSync(path, { force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }

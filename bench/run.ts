@@ -1,16 +1,20 @@
 /**
  * Runs the benchmarks named on the command line (default: all) and prints, for each, the ratio of
  * Peso's path to a hand-written baseline run in the same process.
- * Usage: npm run bench [-- viewer|ingest|query]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
+ * Usage: npm run bench [-- viewer|ingest|query|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
  */
 import { benchIngest } from './ingest';
 import { benchQuery } from './query';
+import { benchTrainBackends } from './train';
+import { benchTrainLatency } from './train-latency';
 import { benchViewer } from './viewer';
 
 const benches: Record<string, () => Promise<void>> = {
   viewer: benchViewer,
   ingest: benchIngest,
   query: benchQuery,
+  train: benchTrainBackends,
+  'train-latency': benchTrainLatency,
 };
 const selected = process.argv.slice(2).filter((a) => a !== '--');
 for (const name of selected.length ? selected : Object.keys(benches)) {

@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log';
 import type { EpochEvent, TrainConfig, TrainingData, TrainOutput } from '../ml/types';
@@ -41,6 +42,12 @@ export function createTrainingPool(options: { size: number; log: Logger; backend
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     all.add(child);
+    // Training is batch work: lower its priority so API requests get the CPU first.
+    try {
+      if (child.pid) setPriority(child.pid, 10);
+    } catch {
+      // Not permitted here: run at normal priority.
+    }
     child.once('exit', () => {
       all.delete(child);
       const i = idle.indexOf(child);

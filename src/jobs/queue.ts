@@ -31,8 +31,9 @@ export async function startJobQueue(
           db: {
             executeSql: async (text: string, values?: unknown[]) => {
               if (values && values.length > 0) return database.pglite.query(text, values);
+              // pg-boss reads rows from any statement of a script (its claim is one).
               const results = await database.pglite.exec(text);
-              return { rows: results.at(-1)?.rows ?? [] };
+              return { rows: results.flatMap((r) => r.rows) };
             },
           },
           schedule: false,

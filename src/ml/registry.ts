@@ -16,8 +16,7 @@ import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
 import type { EventBus, TrainingEvent } from '../events/bus';
-import { initBackend } from './backend';
-import { type Prediction, predict } from './train';
+import type { Prediction } from './train';
 import type { Algorithm, Hyperparameters, ModelArtifact, Task } from './types';
 
 export const METRIC_NAMES = [
@@ -481,6 +480,8 @@ export async function predictWith(
     if (row === null || typeof row !== 'object' || Array.isArray(row))
       throw new InputError(`Row ${i + 1} is not an object of feature values.`, 'rows');
   }
+  // TensorFlow.js loads on the first prediction, not with every API process.
+  const [{ initBackend }, { predict }] = await Promise.all([import('./backend'), import('./train')]);
   await initBackend(ctx.config.tfBackend);
   const predictions = await predict(
     version.artifact as ModelArtifact,
