@@ -53,7 +53,8 @@ export async function startJobQueue(
   let working = false;
   return {
     async sendTraining(runId) {
-      await boss.send(TRAIN_QUEUE, { runId }, { singletonKey: runId });
+      // A duplicate job is harmless: a run is claimed atomically by its QUEUED status.
+      await boss.send(TRAIN_QUEUE, { runId });
     },
     async workTraining(concurrency, handler) {
       working = true;

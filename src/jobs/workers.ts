@@ -16,14 +16,19 @@ export async function startTrainingWorkers(
 ): Promise<{ pool: TrainingPool; stop(): Promise<void> }> {
   const pool = createTrainingPool({ size: options.size, log: deps.log, backend: options.backend });
   const name = `${hostname()}:${process.pid}`;
-  await jobs.workTraining(options.size, (runId) =>
-    runTrainingJob(deps, pool, runId, name, (id) => jobs.sendTraining(id)),
-  );
+  // Jobs in hand, so stopping waits until each has recorded its outcome (or handed back).
+  const inFlight = new Set<Promise<void>>();
+  await jobs.workTraining(options.size, (runId) => {
+    const job = runTrainingJob(deps, pool, runId, name, (id) => jobs.sendTraining(id));
+    inFlight.add(job);
+    return job.finally(() => inFlight.delete(job));
+  });
   return {
     pool,
     async stop() {
       const claiming = jobs.stopWorking();
       await pool.close();
+      await Promise.allSettled([...inFlight]);
       await claiming;
     },
   };
