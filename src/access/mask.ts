@@ -16,7 +16,9 @@ export class Params {
     this.values.push(value);
     // Typed as text first, then cast: drivers then send the text as it is (postgres.js would
     // otherwise encode a boolean-typed parameter from the JS value, reading "true" as false).
-    return cast === 'text' ? `$${this.values.length}::text` : `$${this.values.length}::text::${cast}`;
+    return cast === 'text'
+      ? `$${this.values.length}::text`
+      : `$${this.values.length}::text::${cast}`;
   }
 }
 

@@ -481,7 +481,10 @@ export async function predictWith(
       throw new InputError(`Row ${i + 1} is not an object of feature values.`, 'rows');
   }
   // TensorFlow.js loads on the first prediction, not with every API process.
-  const [{ initBackend }, { predict }] = await Promise.all([import('./backend'), import('./train')]);
+  const [{ initBackend }, { predict }] = await Promise.all([
+    import('./backend'),
+    import('./train'),
+  ]);
   await initBackend(ctx.config.tfBackend);
   const predictions = await predict(
     version.artifact as ModelArtifact,
