@@ -28,7 +28,7 @@ export async function startPlatform(deps: {
   host?: string;
 }): Promise<Platform> {
   const { config, database, log } = deps;
-  const events = createEventBus(database);
+  const events = createEventBus(database, config.redisUrl);
   await events.ready;
   const jobs = lazyJobQueue(database, config, log);
   const base = { config, database, log, events, jobs };

@@ -140,7 +140,7 @@ export async function startServer(deps: {
 }): Promise<PesoServer> {
   const { config, database, log } = deps;
   const requestIds = new WeakMap<Request, string>();
-  const ownBus = deps.events ? null : createEventBus(database);
+  const ownBus = deps.events ? null : createEventBus(database, config.redisUrl);
   const ownJobs = deps.jobs ? null : lazyJobQueue(database, config, log);
   const contextDeps = {
     config,

@@ -1,4 +1,5 @@
 import { createPubSub } from 'graphql-yoga';
+import { createClient } from 'redis';
 import type { Database } from '../../db/client';
 
 /** Progress of one upload into a dataset. */
@@ -82,10 +83,57 @@ function postgresTarget(database: Extract<Database, { kind: 'postgres' }>) {
 }
 
 /**
- * The event bus: in-process by default; over PostgreSQL LISTEN/NOTIFY when the database is
- * PostgreSQL (several API processes and workers can share it).
+ * Relays events through Redis pub/sub (`REDIS_URL`): for many API processes, or payloads and
+ * rates beyond what NOTIFY suits.
  */
-export function createEventBus(database?: Database) {
+function redisTarget(url: string) {
+  const local = new EventTarget();
+  const publisher = createClient({ url });
+  const subscriber = publisher.duplicate();
+  // Errors surface as failed publishes; reconnects are the client's job.
+  publisher.on('error', () => {});
+  subscriber.on('error', () => {});
+  const ready = (async () => {
+    await Promise.all([publisher.connect(), subscriber.connect()]);
+    await subscriber.subscribe(CHANNEL, (payload) => {
+      try {
+        const { topic, detail } = JSON.parse(payload) as { topic: string; detail: unknown };
+        local.dispatchEvent(new CustomEvent(topic, { detail }));
+      } catch {
+        // Not ours: nothing to deliver.
+      }
+    });
+  })();
+  const target = {
+    addEventListener: local.addEventListener.bind(local),
+    removeEventListener: local.removeEventListener.bind(local),
+    dispatchEvent(event: Event) {
+      const { type, detail } = event as CustomEvent;
+      void publisher.publish(CHANNEL, JSON.stringify({ topic: type, detail })).catch(() => {});
+      return true;
+    },
+  };
+  return {
+    target,
+    ready,
+    close: async () => {
+      await ready.catch(() => {});
+      await Promise.allSettled([subscriber.close(), publisher.close()]);
+    },
+  };
+}
+
+/**
+ * The event bus: in-process by default; over Redis pub/sub when `redisUrl` is set; else over
+ * PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL (several API processes and workers
+ * can share it).
+ */
+export function createEventBus(database?: Database, redisUrl?: string) {
+  if (redisUrl) {
+    const relay = redisTarget(redisUrl);
+    const pubsub = createPubSub<Topics>({ eventTarget: relay.target as never });
+    return Object.assign(pubsub, { ready: relay.ready, close: relay.close });
+  }
   if (database?.kind === 'postgres') {
     const relay = postgresTarget(database);
     const pubsub = createPubSub<Topics>({ eventTarget: relay.target as never });
