@@ -112,3 +112,11 @@ export function isUniqueViolation(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * A plain-JSON copy of a value for a jsonb column. GraphQL builds input objects from query
+ * literals with a null prototype, which drizzle cannot inspect; this also drops `undefined`s.
+ */
+export function asJson<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}

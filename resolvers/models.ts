@@ -1,4 +1,4 @@
-/** Query.models · Query.model · Query.trainingRun · Query.trainingRuns · Query.predict · Mutation.trainModel · Mutation.cancelTrainingRun · Mutation.setModelAlias · Mutation.removeModelAlias · Subscription.trainingProgress · Subscription.trainingRuns */
+/** Query.models · Query.model · Query.trainingRun · Query.trainingRuns · Query.predict · Mutation.trainModel · Mutation.cancelTrainingRun · Mutation.setModelAlias · Mutation.removeModelAlias · Mutation.batchPredict · Subscription.trainingProgress · Subscription.trainingRuns */
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import type { ModelAliasEvent } from '../db/schema/models';
@@ -6,6 +6,7 @@ import { builder } from '../schema/builder';
 import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import type { TrainingEvent } from '../src/events/bus';
+import { startBatchPrediction } from '../src/ml/batch';
 import * as registry from '../src/ml/registry';
 import type { Metrics } from '../src/ml/types';
 import { UserRef } from './auth';
@@ -517,7 +518,42 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const BatchPrediction = builder
+  .objectRef<{ datasetId: string; versionId: string }>('BatchPrediction')
+  .implement({
+    description:
+      'A batch prediction under way: follow it with `datasetIngestion(versionId:)` until READY.',
+    fields: (t) => ({
+      dataset: t.field({
+        type: DatasetRef,
+        description: 'The new dataset that receives the predictions.',
+        resolve: (b) => b.datasetId,
+      }),
+      versionId: t.id({
+        description: 'ID its version will have once loaded.',
+        resolve: (b) => encodeGlobalID('DatasetVersion', b.versionId),
+      }),
+    }),
+  });
+
 builder.mutationFields((t) => ({
+  batchPredict: t.withAuth({ role: 'ANALYST' }).field({
+    type: BatchPrediction,
+    description:
+      'Predicts for every row of a dataset version you may read (through the access gate) and writes the rows with a `prediction` column (and `probability` for classification) as a new dataset, streamed like an upload with progress on `datasetIngestion(versionId:)`.',
+    errors,
+    args: {
+      versionId: t.arg.globalID({ for: [ModelVersionRef], required: true }),
+      datasetVersionId: t.arg.globalID({ for: [DatasetVersionRef], required: true }),
+      newDatasetName: t.arg.string({ description: 'Name of the new dataset (default derived).' }),
+    },
+    resolve: (_root, args, ctx) =>
+      startBatchPrediction(ctx, {
+        modelVersionId: args.versionId.id,
+        datasetVersionId: args.datasetVersionId.id,
+        newDatasetName: args.newDatasetName,
+      }),
+  }),
   trainModel: t.withAuth({ role: 'ANALYST' }).field({
     type: TrainingRunRef,
     description:

@@ -58,25 +58,24 @@ query Me {
 function maskError(log: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
     const original = error instanceof GraphQLError ? error.originalError : error;
-    if (original instanceof PesoError) {
-      const located = error instanceof GraphQLError ? error : undefined;
-      return new GraphQLError(original.message, {
-        nodes: located?.nodes,
-        path: located?.path,
-        extensions: {
-          code: original.code,
-          ...('field' in original && original.field ? { field: original.field } : {}),
-        },
-      });
-    }
-    if (original instanceof PothosValidationError) {
-      // Pothos rejects malformed input it maps itself (global IDs of the wrong type, …).
-      const located = error instanceof GraphQLError ? error : undefined;
-      return new GraphQLError(original.message, {
-        nodes: located?.nodes,
-        path: located?.path,
-        extensions: { code: 'BAD_USER_INPUT' },
-      });
+    // Expected errors keep their located GraphQLError with the code set: returning the same
+    // object also tells yoga there was nothing to mask, so it does not log them as failures.
+    const expected =
+      original instanceof PesoError
+        ? {
+            code: original.code,
+            ...('field' in original && original.field ? { field: original.field } : {}),
+          }
+        : original instanceof PothosValidationError
+          ? // Pothos rejects malformed input it maps itself (global IDs of the wrong type, …).
+            { code: 'BAD_USER_INPUT' }
+          : null;
+    if (expected && original instanceof Error) {
+      if (error instanceof GraphQLError && error.message === original.message) {
+        (error as { extensions: Record<string, unknown> }).extensions = expected;
+        return error;
+      }
+      return new GraphQLError(original.message, { extensions: expected });
     }
     if (original instanceof GraphQLError) return error instanceof GraphQLError ? error : original;
     if (!(error instanceof GraphQLError && !error.originalError)) {

@@ -1,4 +1,5 @@
 import { and, desc, eq, gte, lt, lte } from 'drizzle-orm';
+import { asJson } from '../../db/client';
 import { type AuditEvent, auditEvents } from '../../db/schema/access';
 import type { AuthedContext } from '../context';
 import { InputError } from '../errors';
@@ -26,7 +27,7 @@ export async function recordAudit(ctx: AuthedContext, record: AuditRecord): Prom
     versionId: record.versionId,
     columnsRead: record.columnsRead,
     columnsMasked: record.columnsMasked,
-    filter: record.filter ?? null,
+    filter: asJson(record.filter ?? null),
     rowCount: record.rowCount,
     requestId: ctx.requestId,
   });

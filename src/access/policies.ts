@@ -1,5 +1,5 @@
 import { and, asc, desc, eq } from 'drizzle-orm';
-import { isUniqueViolation } from '../../db/client';
+import { asJson, isUniqueViolation } from '../../db/client';
 import { type DatasetPolicy, datasetPolicies, type StoredColumnRule } from '../../db/schema/access';
 import { apiKeys, memberships } from '../../db/schema/auth';
 import { datasetColumns, datasetVersions } from '../../db/schema/datasets';
@@ -111,8 +111,8 @@ export async function setDatasetPolicy(
     principalUserId: userId ?? null,
     principalApiKeyId: apiKeyId ?? null,
     access: input.access ?? 'ROWS',
-    rowFilter: input.rowFilter ?? null,
-    columnRules: rules,
+    rowFilter: asJson(input.rowFilter ?? null),
+    columnRules: asJson(rules),
     minGroupSize,
     createdBy: ctx.viewer.userId,
   };

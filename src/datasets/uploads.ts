@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { and, eq, gt, sql } from 'drizzle-orm';
+import { asJson } from '../../db/client';
 import { type DatasetUpload, datasetUploads, datasetVersions } from '../../db/schema/datasets';
 import { roleAtLeast } from '../auth/roles';
 import { signUrlToken, verifyUrlToken } from '../auth/signed-urls';
@@ -45,7 +46,7 @@ export async function createUploadUrl(
       membershipId: ctx.viewer.membershipId,
       apiKeyId: ctx.viewer.apiKeyId,
       filename,
-      options: (input.options ?? {}) as Record<string, unknown>,
+      options: asJson(input.options ?? {}) as Record<string, unknown>,
       expiresAt,
     })
     .returning();

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, type SQL, sql } from 'drizzle-orm';
-import { isUniqueViolation } from '../../db/client';
+import { asJson, isUniqueViolation } from '../../db/client';
 import { datasetColumns, datasets } from '../../db/schema/datasets';
 import {
   type Model,
@@ -259,7 +259,7 @@ export async function trainModel(
           datasetVersionId: gate.version.id,
           config: {
             algorithm,
-            hyperparameters: input.hyperparameters ?? {},
+            hyperparameters: asJson(input.hyperparameters ?? {}),
             trials,
             validationSplit: split,
             task,

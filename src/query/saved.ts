@@ -1,4 +1,5 @@
 import { and, asc, eq, or } from 'drizzle-orm';
+import { asJson } from '../../db/client';
 import { type SavedQuery, type StoredParameter, savedQueries } from '../../db/schema/queries';
 import { roleAtLeast } from '../auth/roles';
 import type { AuthedContext } from '../context';
@@ -141,8 +142,8 @@ export async function saveQuery(
       ownerId: ctx.viewer.userId,
       name,
       description: input.description ?? '',
-      query: input.query as Record<string, unknown>,
-      parameters,
+      query: asJson(input.query) as Record<string, unknown>,
+      parameters: asJson(parameters),
       // An API key has no person to keep a private query for.
       visibility: ctx.viewer.userId ? (input.visibility ?? 'ORG') : 'ORG',
     })

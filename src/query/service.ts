@@ -1,4 +1,5 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
+import { asJson } from '../../db/client';
 import { type QueryHistoryEntry, queryHistory } from '../../db/schema/queries';
 import type { Gate } from '../access/gate';
 import type { AuthedContext } from '../context';
@@ -31,7 +32,7 @@ export async function recordHistoryFor(
     datasetId,
     versionId,
     kind,
-    query: input ?? {},
+    query: asJson(input ?? {}),
     rowCount,
     ms: Math.round(performance.now() - started),
   });

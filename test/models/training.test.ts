@@ -379,3 +379,68 @@ describe('control and failure', () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   }, 120_000);
 });
+
+describe('batchPredict', () => {
+  it('writes a dataset with a prediction per row, with progress, as the caller sees the rows', async () => {
+    const train = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'batch-species',
+          datasetId: ids.penguins,
+          target: 'Species',
+          algorithm: 'LOGISTIC_REGRESSION',
+          seed: 11,
+          hyperparameters: { epochs: 30 },
+        },
+      },
+      owner.token,
+    );
+    const run = await waitForRun(train.data!.trainModel.id);
+    expect(run.status).toBe('SUCCEEDED');
+    const dataset = await server.gql(
+      'query($id: ID!) { dataset(id: $id) { currentVersion { id rowCount } } }',
+      { id: ids.penguins },
+      owner.token,
+    );
+    const source = dataset.data!.dataset.currentVersion;
+    const started = await server.gql(
+      `mutation($v: ID!, $d: ID!) { batchPredict(versionId: $v, datasetVersionId: $d, newDatasetName: "penguins scored") {
+        __typename ... on BatchPrediction { versionId dataset { id } } ... on Error { code message } } }`,
+      { v: run.modelVersion.id, d: source.id },
+      owner.token,
+    );
+    const batch = started.data?.batchPredict;
+    expect(batch?.__typename, JSON.stringify(started)).toBe('BatchPrediction');
+    const sub = subscribe(
+      server.ws(owner.token),
+      'subscription($v: ID!) { datasetIngestion(versionId: $v) { status rows error } }',
+      { v: batch.versionId },
+    );
+    await sub.done;
+    const last = sub.events.at(-1)?.data?.datasetIngestion;
+    expect(last, JSON.stringify(sub.events)).toMatchObject({
+      status: 'READY',
+      rows: source.rowCount,
+    });
+
+    const rows = await server.gql(
+      `query($id: ID!) { datasetQuery(datasetId: $id, input: { select: ["Species", "prediction", "probability"] }, first: 1000) {
+        ... on QueryResult { columns { name type } rows totalCount } } }`,
+      { id: batch.dataset.id },
+      owner.token,
+    );
+    const result = rows.data?.datasetQuery;
+    expect(result.totalCount).toBe(source.rowCount);
+    const agree = result.rows.filter((r: any) => r.prediction === r.Species).length;
+    expect(agree / result.rows.length).toBeGreaterThan(0.9);
+    expect(result.rows.every((r: any) => r.probability > 0 && r.probability <= 1)).toBe(true);
+
+    const refused = await server.gql(
+      `mutation($v: ID!, $d: ID!) { batchPredict(versionId: $v, datasetVersionId: $d) { __typename } }`,
+      { v: run.modelVersion.id, d: source.id },
+      (await signUpOwner(server, 'other')).token,
+    );
+    expect(refused.data?.batchPredict.__typename).toBe('NotFoundError');
+  }, 120_000);
+});

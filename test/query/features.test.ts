@@ -383,3 +383,36 @@ describe('no N+1', () => {
     expect(two).toBeLessThanOrEqual(8);
   });
 });
+
+describe('inputs written as literals in the document', () => {
+  it('are stored as JSON like variables are (history, audit, saved queries, policies)', async () => {
+    const res = await server.gql(
+      `query($id: ID!) { datasetQuery(datasetId: $id, input: { where: { column: "id", eq: 1 }, select: ["id"] }) {
+        ... on QueryResult { rows } } }`,
+      { id: datasetId },
+      owner.token,
+    );
+    expect(res.data?.datasetQuery.rows, JSON.stringify(res)).toEqual([{ id: 1 }]);
+    const saved = await server.gql(
+      `mutation($d: ID!) { saveQuery(input: { datasetId: $d, name: "literal", query: { where: { column: "id", lte: "$params.n" } }, parameters: [{ name: "n", type: INTEGER, default: 2 }] }) {
+        __typename ... on SavedQuery { query parameters { default } } } }`,
+      { d: datasetId },
+      owner.token,
+    );
+    expect(saved.data?.saveQuery, JSON.stringify(saved)).toMatchObject({
+      __typename: 'SavedQuery',
+      query: { where: { column: 'id', lte: '$params.n' } },
+      parameters: [{ default: 2 }],
+    });
+    const policy = await server.gql(
+      `mutation($d: ID!) { setDatasetPolicy(input: { datasetId: $d, role: ANALYST, rowFilter: { column: "region", eq: "north" }, columnRules: [{ column: "email", rule: HASH }] }) {
+        __typename ... on DatasetPolicy { rowFilter } } }`,
+      { d: datasetId },
+      owner.token,
+    );
+    expect(policy.data?.setDatasetPolicy.rowFilter, JSON.stringify(policy)).toMatchObject({
+      column: 'region',
+      eq: 'north',
+    });
+  });
+});
