@@ -19,10 +19,12 @@ const REDACT = [
 
 export type Logger = pino.Logger;
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** A logger writing JSON lines to stdout, or to `destination` (tests read it). */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  const options = {
     level,
     redact: { paths: REDACT, censor: '[redacted]' },
     base: { service: 'peso' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { type Database, openDatabase } from '../../db/client';
 import { scratchDatabase } from '../../db/scratch';
 import { type Config, loadConfig } from '../../src/config';
-import { createLogger } from '../../src/log';
+import { createLogger, type Logger } from '../../src/log';
 import { type Platform, startPlatform } from '../../src/platform';
 import type { PesoServer } from '../../src/server';
 
@@ -46,7 +46,10 @@ export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
  * Starts a real server on a random port over a fresh database: ephemeral PGlite, or with
  * `TEST_DATABASE_URL` a new PostgreSQL database dropped again by `close()`.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { log?: Logger } = {},
+): Promise<TestServer> {
   const scratch = await scratchDatabase(process.env.TEST_DATABASE_URL);
   const config = loadConfig({
     DATABASE_URL: scratch.url,
@@ -60,7 +63,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const platform = await startPlatform({
     config,
     database,
-    log: createLogger(config.logLevel),
+    log: options.log ?? createLogger(config.logLevel),
     port: 0,
     host: '127.0.0.1',
   });
