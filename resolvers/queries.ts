@@ -19,7 +19,7 @@ import {
 } from '../src/query/language';
 import { materializeQuery } from '../src/query/materialize';
 import * as saved from '../src/query/saved';
-import { listHistory, recordHistory, recordHistoryFor } from '../src/query/service';
+import { listHistory } from '../src/query/service';
 import { UserRef } from './auth';
 import { ColumnTypeEnum, DatasetRef, DatasetVersionRef } from './datasets';
 
@@ -197,8 +197,9 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const started = performance.now();
       const gate = await openGate(ctx, { datasetId: args.datasetId.id, version: args.version });
-      const result = await gatedQuery(ctx, gate, args.input, args);
-      await recordHistory(ctx, gate, 'QUERY', args.input, result.rows.length, started);
+      const result = await gatedQuery(ctx, gate, args.input, args, {
+        history: { kind: 'QUERY', input: args.input, started },
+      });
       return { ...result, versionId: gate.version.id };
     },
   }),
@@ -217,8 +218,11 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const started = performance.now();
       const gate = await openGate(ctx, { datasetId: args.datasetId.id, version: args.version });
-      const result = await gatedSearch(ctx, gate, args.text, args);
-      await recordHistory(ctx, gate, 'SEARCH', { search: args.text }, result.rows.length, started);
+      const result = await gatedSearch(ctx, gate, args.text, args, {
+        kind: 'SEARCH',
+        input: { search: args.text },
+        started,
+      });
       return { ...result, versionId: gate.version.id };
     },
   }),
@@ -438,19 +442,8 @@ builder.queryFields((t) => ({
         datasetId: args.datasetId.id,
         question: args.question,
         version: args.version,
-      });
-      await recordHistoryFor(
-        ctx,
-        answer.result.versionId,
-        args.datasetId.id,
-        'ASK',
-        {
-          question: answer.question,
-          query: answer.query,
-        },
-        answer.result.rows.length,
         started,
-      );
+      });
       return answer;
     },
   }),
@@ -476,15 +469,14 @@ builder.queryFields((t) => ({
       const q = await saved.findSavedQuery(ctx, savedQueryId(args.id));
       const input = saved.bindParameters(q.query as QueryInput, q.parameters, args.params ?? {});
       const gate = await openGate(ctx, { datasetId: q.datasetId, version: args.version });
-      const result = await gatedQuery(ctx, gate, input, args, 'SAVED_QUERY');
-      await recordHistory(
-        ctx,
-        gate,
-        'SAVED_QUERY',
-        { savedQuery: q.id, params: args.params ?? {} },
-        result.rows.length,
-        started,
-      );
+      const result = await gatedQuery(ctx, gate, input, args, {
+        action: 'SAVED_QUERY',
+        history: {
+          kind: 'SAVED_QUERY',
+          input: { savedQuery: q.id, params: args.params ?? {} },
+          started,
+        },
+      });
       return { ...result, versionId: gate.version.id };
     },
   }),

@@ -14,7 +14,7 @@ import type { ColumnType } from '../datasets/infer';
 import { InputError, NotFoundError } from '../errors';
 import { compileQuery, cursorAt, type OutputColumn, type Plan } from '../query/compile';
 import type { Page, QueryInput } from '../query/language';
-import { recordAudit } from './audit';
+import { type HistoryRecord, recordAudit, recordRead } from './audit';
 import { hashKey } from './mask';
 import { type Access, resolveAccess } from './policy';
 
@@ -96,15 +96,25 @@ export interface GatedResult {
   plan: Plan;
 }
 
+export interface ReadOptions {
+  /** What the audit log calls this read (QUERY, SEARCH, ASK, …). */
+  action?: string;
+  /** Full-text search words, for `searchDataset`. */
+  search?: string | null;
+  /** Also add the run to the caller's query history (in the same statement as the audit). */
+  history?: HistoryRecord | null;
+}
+
 /** Compiles a query under the gate's access, runs it, and records the read. */
 export async function gatedQuery(
   ctx: AuthedContext,
   gate: Gate,
   input: QueryInput,
   page: Page,
-  action = 'QUERY',
-  search: string | null = null,
+  options: ReadOptions = {},
 ): Promise<GatedResult> {
+  const action = options.action ?? 'QUERY';
+  const search = options.search ?? null;
   const plan = compileQuery(gate.access, input, page, {
     table: gate.version.tableName,
     viewer: ctx.viewer,
@@ -114,15 +124,19 @@ export async function gatedQuery(
   const raw = await query(ctx.database, plan.sql, plan.params);
   const hasNextPage = raw.length > plan.limit;
   const rows = raw.slice(0, plan.limit).map((r) => shape(r, plan.columns));
-  await recordAudit(ctx, {
-    action,
-    datasetId: gate.dataset.id,
-    versionId: gate.version.id,
-    columnsRead: plan.columnsRead,
-    columnsMasked: plan.columnsMasked,
-    filter: search === null ? (input.where ?? null) : { search },
-    rowCount: rows.length,
-  });
+  await recordRead(
+    ctx,
+    {
+      action,
+      datasetId: gate.dataset.id,
+      versionId: gate.version.id,
+      columnsRead: plan.columnsRead,
+      columnsMasked: plan.columnsMasked,
+      filter: search === null ? (input.where ?? null) : { search },
+      rowCount: rows.length,
+    },
+    options.history ?? null,
+  );
   let total: Promise<number> | null = null;
   return {
     columns: plan.columns,
@@ -148,11 +162,12 @@ export async function gatedSearch(
   gate: Gate,
   text: string,
   page: Page,
+  history: HistoryRecord | null = null,
 ): Promise<GatedResult> {
   const words = text.trim();
   if (!words || words.length > 500)
     throw new InputError('Search text must be 1 to 500 characters.', 'text');
-  return gatedQuery(ctx, gate, {}, page, 'SEARCH', words);
+  return gatedQuery(ctx, gate, {}, page, { action: 'SEARCH', search: words, history });
 }
 
 /** Compiles a query for every matching row (no paging), for export and materialize. */

@@ -106,7 +106,7 @@ export interface AskResult {
  */
 export async function askDataset(
   ctx: AuthedContext,
-  input: { datasetId: string; question: string; version?: number | null },
+  input: { datasetId: string; question: string; version?: number | null; started?: number },
 ): Promise<AskResult> {
   const question = input.question.trim();
   if (!question || question.length > 1000)
@@ -134,7 +134,20 @@ export async function askDataset(
   const first = Math.min(Math.max(value.limit ?? 20, 1), 1000);
   let result: GatedResult;
   try {
-    result = await gatedQuery(ctx, gate, query, { first }, 'ASK');
+    result = await gatedQuery(
+      ctx,
+      gate,
+      query,
+      { first },
+      {
+        action: 'ASK',
+        history: {
+          kind: 'ASK',
+          input: { question, query },
+          started: input.started ?? performance.now(),
+        },
+      },
+    );
   } catch (error) {
     // The model named a column that does not exist or misused an operator: say so plainly.
     if (error instanceof InputError)

@@ -4,40 +4,6 @@ import { type QueryHistoryEntry, queryHistory } from '../../db/schema/queries';
 import type { Gate } from '../access/gate';
 import type { AuthedContext } from '../context';
 
-/** Appends a run to the caller's query history. */
-export async function recordHistory(
-  ctx: AuthedContext,
-  gate: Gate,
-  kind: string,
-  input: unknown,
-  rowCount: number,
-  started: number,
-): Promise<void> {
-  await recordHistoryFor(ctx, gate.version.id, gate.dataset.id, kind, input, rowCount, started);
-}
-
-export async function recordHistoryFor(
-  ctx: AuthedContext,
-  versionId: string,
-  datasetId: string,
-  kind: string,
-  input: unknown,
-  rowCount: number,
-  started: number,
-): Promise<void> {
-  await ctx.db.insert(queryHistory).values({
-    orgId: ctx.viewer.orgId,
-    userId: ctx.viewer.userId,
-    apiKeyId: ctx.viewer.apiKeyId,
-    datasetId,
-    versionId,
-    kind,
-    query: asJson(input ?? {}),
-    rowCount,
-    ms: Math.round(performance.now() - started),
-  });
-}
-
 /** The caller's own runs, newest first; `before` pages on by time. */
 export async function listHistory(
   ctx: AuthedContext,
