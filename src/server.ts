@@ -52,6 +52,22 @@ query Me {
     organization { name }
   }
 }
+
+# 4. List the datasets, then paste an id below.
+query Datasets {
+  datasets { edges { node { id name currentVersion { rowCount columns { name type } } } } }
+}
+
+query CommonDelays($datasetId: ID!) {
+  datasetQuery(datasetId: $datasetId, input: {
+    groupBy: [{ column: "delay", as: "delay" }]
+    aggregates: [{ function: COUNT }]
+    orderBy: [{ column: "count", direction: DESC }]
+  }, first: 10) {
+    ... on QueryResult { columns { name type } rows totalCount }
+    ... on Error { code message }
+  }
+}
 `;
 
 /** Turns an expected service error into a GraphQL error with `extensions.code`; masks the rest. */
