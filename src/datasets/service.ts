@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import { type Db, isUniqueViolation } from '../../db/client';
+import { type Db, isUniqueViolation, query } from '../../db/client';
 import { datasetPolicies } from '../../db/schema/access';
 import {
   type Dataset,
@@ -257,16 +257,25 @@ async function loadVersion(
       );
     }
     await tx.exec('update datasets set updated_at = now() where id = $1', [dataset.id]);
-    // Fresh statistics, so the first queries get good plans (PGlite has no autovacuum).
-    await tx.exec(`analyze ${table}`);
     ctx.log.info({ datasetId: dataset.id, versionId, rows: stats.rows }, 'dataset version loaded');
   });
+  analyzeLater(ctx, table);
   // Read back outside the transaction: PGlite has one connection, and the transaction holds it.
   const [loaded] = await ctx.db
     .select()
     .from(datasetVersions)
     .where(eq(datasetVersions.id, versionId));
   return loaded!;
+}
+
+/**
+ * Gathers planner statistics for a new version table after it is committed, without holding up
+ * the answer: the first queries get good plans (PGlite has no autovacuum to do it).
+ */
+export function analyzeLater(ctx: AuthedContext, table: string): void {
+  query(ctx.database, `analyze ${table}`).catch((error: unknown) =>
+    ctx.log.warn({ err: error, table }, 'could not analyze a new version table'),
+  );
 }
 
 export async function listDatasets(ctx: AuthedContext, page: { limit: number; offset: number }) {

@@ -6,7 +6,7 @@ import { recordAudit } from '../access/audit';
 import { openGate, planAll } from '../access/gate';
 import type { AuthedContext } from '../context';
 import { pgTypeFor } from '../datasets/infer';
-import { findDataset } from '../datasets/service';
+import { analyzeLater, findDataset } from '../datasets/service';
 import { withLoadTransaction } from '../datasets/storage';
 import { ConflictError, InputError } from '../errors';
 import type { QueryInput } from './language';
@@ -110,7 +110,6 @@ export async function materializeQuery(
         );
       }
       await tx.exec('update datasets set updated_at = now() where id = $1', [target.id]);
-      await tx.exec(`analyze ${table}`);
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw new ConflictError(`A dataset named "${newName}" exists.`);
@@ -126,6 +125,7 @@ export async function materializeQuery(
       rowCount,
     });
   }
+  analyzeLater(ctx, table);
   const [version] = await ctx.db
     .select()
     .from(datasetVersions)
