@@ -8,8 +8,8 @@ import * as policies from '../src/access/policies';
 import { InputError, NotFoundError } from '../src/errors';
 import type { Filter } from '../src/query/language';
 import { ApiKeyRef, RoleEnum, UserRef } from './auth';
-import { DatasetRef } from './datasets';
-import { ColumnRuleEnum, FilterInput, ResultPageInfo } from './queries';
+import { ColumnRuleEnum, DatasetRef } from './datasets';
+import { FilterInput, ResultPageInfo } from './queries';
 
 const DatasetAccessEnum = builder.enumType('DatasetAccess', {
   description: 'What a policy lets its principal do with rows.',

@@ -2,6 +2,7 @@
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { builder } from '../schema/builder';
+import { COLUMN_RULES, type ColumnRule } from '../src/access/policy';
 import type { AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
 import { COLUMN_TYPES } from '../src/datasets/infer';
@@ -25,6 +26,12 @@ const SensitivityEnum = builder.enumType('Sensitivity', {
     PII: { description: 'Personal data: masked for roles below ADMIN by default.' },
     SECRET: { description: 'Never shown in clear below ADMIN.' },
   } as const,
+});
+
+export const ColumnRuleEnum = builder.enumType('ColumnRule', {
+  description:
+    'How a viewer sees a column: CLEAR as stored; MASK as "***"; HASH as a keyed HMAC-SHA256 (equal values stay equal, so joins and distinct counts work); PARTIAL as a hint such as "j***@example.com" or "***1234"; HIDE not at all; AGGREGATE_ONLY only inside aggregates.',
+  values: COLUMN_RULES,
 });
 
 const FileFormatEnum = builder.enumType('FileFormat', {
@@ -57,7 +64,7 @@ builder.objectType(DatasetInputError, {
   }),
 });
 
-const ColumnRef = builder.objectRef<ds.DatasetColumn>('Column').implement({
+const ColumnRef = builder.objectRef<ds.DatasetColumn & { rule?: ColumnRule }>('Column').implement({
   description: 'A column of a dataset version.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Column name from the file.' }),
@@ -71,6 +78,11 @@ const ColumnRef = builder.objectRef<ds.DatasetColumn>('Column').implement({
     }),
     distinctEstimate: t.exposeFloat('distinctEstimate', {
       description: 'Distinct non-null values (exact to 4096, then estimated within ~2%).',
+    }),
+    access: t.field({
+      type: ColumnRuleEnum,
+      description: 'How the access gate shows it to you (never HIDE: hidden columns are left out).',
+      resolve: (c) => c.rule ?? 'CLEAR',
     }),
   }),
 });
@@ -147,8 +159,9 @@ export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
     }),
     columns: t.loadableGroup({
       type: ColumnRef,
-      description: 'Columns in file order.',
-      load: (ids: string[], ctx) => ds.columnsOf(ctx.db, ids),
+      description:
+        'Columns in file order, as you may see them: a column a policy hides from you is left out.',
+      load: (ids: string[], ctx) => ds.visibleColumnsOf(ctx, ids),
       group: (column) => column.versionId,
       resolve: (v) => v.id,
     }),

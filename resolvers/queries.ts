@@ -4,7 +4,6 @@ import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import type { QueryHistoryEntry, SavedQuery as SavedQueryRow } from '../db/schema/queries';
 import { builder } from '../schema/builder';
 import { cursorOf, type GatedResult, gatedQuery, gatedSearch, openGate } from '../src/access/gate';
-import { COLUMN_RULES } from '../src/access/policy';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { type AskResult, askDataset } from '../src/query/ask';
 import { createExport } from '../src/query/export';
@@ -21,13 +20,7 @@ import { materializeQuery } from '../src/query/materialize';
 import * as saved from '../src/query/saved';
 import { listHistory } from '../src/query/service';
 import { UserRef } from './auth';
-import { ColumnTypeEnum, DatasetRef, DatasetVersionRef } from './datasets';
-
-export const ColumnRuleEnum = builder.enumType('ColumnRule', {
-  description:
-    'How a viewer sees a column: CLEAR as stored; MASK as "***"; HASH as a keyed HMAC-SHA256 (equal values stay equal, so joins and distinct counts work); PARTIAL as a hint such as "j***@example.com" or "***1234"; HIDE not at all; AGGREGATE_ONLY only inside aggregates.',
-  values: COLUMN_RULES,
-});
+import { ColumnRuleEnum, ColumnTypeEnum, DatasetRef, DatasetVersionRef } from './datasets';
 
 const AggregateFunctionEnum = builder.enumType('AggregateFunction', {
   description: 'An aggregate over the rows of each group.',

@@ -11,6 +11,7 @@ import {
   datasetVersions,
 } from '../../db/schema/datasets';
 import { datasetVisibleTo } from '../access/gate';
+import { type ColumnRule, resolveAccess } from '../access/policy';
 import type { Viewer } from '../auth/viewer';
 import type { AppContext, AuthedContext } from '../context';
 import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
@@ -329,6 +330,44 @@ export async function columnsOf(db: Db, versionIds: readonly string[]): Promise<
     .from(datasetColumns)
     .where(inArray(datasetColumns.versionId, [...versionIds]))
     .orderBy(asc(datasetColumns.position));
+}
+
+/**
+ * Columns of versions as a viewer may know them: each with the rule the access gate applies for
+ * this viewer, and without the columns a policy hides from them (HIDE means not at all).
+ */
+export async function visibleColumnsOf(
+  ctx: AppContext,
+  versionIds: readonly string[],
+): Promise<Array<DatasetColumn & { rule: ColumnRule }>> {
+  const viewer = ctx.viewer;
+  if (!viewer) return [];
+  const columns = await columnsOf(ctx.db, versionIds);
+  const versions = await ctx.db
+    .select({ id: datasetVersions.id, datasetId: datasetVersions.datasetId })
+    .from(datasetVersions)
+    .where(inArray(datasetVersions.id, [...versionIds]));
+  const datasetOf = new Map(versions.map((v) => [v.id, v.datasetId]));
+  const policies = await ctx.db
+    .select()
+    .from(datasetPolicies)
+    .where(inArray(datasetPolicies.datasetId, [...new Set(datasetOf.values())]));
+  const out: Array<DatasetColumn & { rule: ColumnRule }> = [];
+  for (const versionId of versionIds) {
+    const own = columns.filter((c) => c.versionId === versionId);
+    const datasetId = datasetOf.get(versionId);
+    const access = resolveAccess(
+      viewer,
+      own,
+      policies.filter((p) => p.datasetId === datasetId),
+    );
+    if (!access) continue;
+    for (const [i, c] of own.entries()) {
+      const rule = access.columns[i]!.rule;
+      if (rule !== 'HIDE') out.push({ ...c, rule });
+    }
+  }
+  return out;
 }
 
 export type { AppContext, Dataset, DatasetColumn, DatasetVersion };

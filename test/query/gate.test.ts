@@ -303,6 +303,23 @@ describe('a row policy with column rules', () => {
     expect(red.rows).toEqual([]);
   });
 
+  it('lists columns as the viewer may see them: hidden ones left out, rules shown', async () => {
+    const COLUMNS = `query($id: ID!) { dataset(id: $id) { currentVersion { columns { name access } } } }`;
+    const mine = await server.gql(COLUMNS, { id: datasetId }, viewer.token);
+    expect(mine.data?.dataset.currentVersion.columns).toEqual([
+      { name: 'id', access: 'CLEAR' },
+      { name: 'name', access: 'HASH' },
+      { name: 'email', access: 'PARTIAL' },
+      { name: 'region', access: 'CLEAR' },
+      { name: 'spend', access: 'CLEAR' },
+      { name: 'signup', access: 'CLEAR' },
+    ]);
+    const theirs = await server.gql(COLUMNS, { id: datasetId }, owner.token);
+    expect(theirs.data?.dataset.currentVersion.columns.map((c: any) => c.access)).toEqual(
+      Array(7).fill('CLEAR'),
+    );
+  });
+
   it('a member without the attribute the policy reads sees no row', async () => {
     const other = await inviteMember(server, owner.token, 'VIEWER');
     const res = data(await server.gql(QUERY, { id: datasetId, input: {} }, other.token));
