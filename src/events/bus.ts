@@ -41,6 +41,8 @@ export type Topics = {
   [topic: `datasetIngestion:${string}`]: [IngestionEvent];
   [topic: `trainingProgress:${string}`]: [TrainingEvent];
   [topic: `trainingRuns:${string}`]: [TrainingEvent];
+  /** `trainingControl:<runId>`: tells whichever process supervises the run to cancel it now. */
+  [topic: `trainingControl:${string}`]: [{ action: 'CANCEL' }];
 };
 
 /** Largest payload PostgreSQL NOTIFY carries. */

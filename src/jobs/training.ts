@@ -89,7 +89,17 @@ export async function runTrainingJob(
         },
       },
     );
-    const output = await handle.result;
+    // Cancel requests arrive on the bus from whichever API process took them.
+    const control = deps.events.subscribe(`trainingControl:${runId}`)[Symbol.asyncIterator]();
+    void (async () => {
+      for (let next = await control.next(); !next.done; next = await control.next()) {
+        if (next.value.action === 'CANCEL' && !cancelAsked) {
+          cancelAsked = true;
+          handle.cancel();
+        }
+      }
+    })();
+    const output = await handle.result.finally(() => control.return?.());
     const [current] = await db.select().from(trainingRuns).where(eq(trainingRuns.id, runId));
     if (output.cancelled || current?.cancelRequested) {
       const run = await update(deps, runId, { status: 'CANCELLED', finishedAt: new Date() });

@@ -327,6 +327,9 @@ export async function cancelRun(ctx: AuthedContext, runId: string): Promise<Trai
     .set({ cancelRequested: true })
     .where(eq(trainingRuns.id, run.id))
     .returning();
+  // The flag is the record; the message reaches the supervising process (any process, through
+  // the bus) at once, so the child stops at the end of the epoch it is in.
+  ctx.events.publish(`trainingControl:${run.id}`, { action: 'CANCEL' });
   return flagged!;
 }
 
