@@ -44,6 +44,11 @@ export interface Inferrer {
 export interface Converter {
   /** PostgreSQL `COPY … (FORMAT csv)` text for the rows, one '\n'-terminated line each. */
   convertBatch(rows: RawRow[]): string;
+  /**
+   * `inferrer.observe(rows)` then `convertBatch(rows)`, in one pass once the inferrer's sample is
+   * full: each value is classified once for both its statistics and its field.
+   */
+  observeAndConvert(rows: RawRow[], inferrer: Inferrer): string;
 }
 
 const DEFAULT_SAMPLE_SIZE = 10_000;
@@ -54,6 +59,8 @@ const CATEGORY_MIN_REPEAT = 4;
 /** …and none longer than this, since long texts are prose even when repeated. */
 const CATEGORY_MAX_LENGTH = 100;
 const EXACT_DISTINCT_CAP = 4096;
+/** Integers -2^15 to 2^15-1, counted while exact in a bit set of 8 KiB. */
+const SMALL_INTEGERS = 1 << 16;
 const HLL_BITS = 12;
 
 const INT = 1;
@@ -706,22 +713,54 @@ class DistinctCounter {
   /** Canonical integer texts ('42', not '042' or '+42') as their values: a number hashes and
    * compares much faster than a string, and each such text has its own number. */
   private integers = new Set<number>();
+  /** Those within ±2^15 as bits instead, which cost less to test than a Set lookup. */
+  private small: Uint32Array | null = null;
+  private smallCount = 0;
   private registers: Uint8Array | null = null;
 
   add(value: string | number | boolean): void {
+    const integer = typeof value === 'string' ? canonicalIntegerValue(value) : Number.NaN;
+    if (Number.isNaN(integer)) this.addOther(value);
+    else this.addInteger(integer, value as string);
+  }
+
+  /** Adds canonical integer text already read as `integer` (`canonicalIntegerValue(text)`). */
+  addInteger(integer: number, text: string): void {
     const exact = this.exact;
-    if (exact !== null) {
-      const integer = typeof value === 'string' ? canonicalIntegerValue(value) : Number.NaN;
-      if (!Number.isNaN(integer)) this.integers.add(integer);
-      else exact.add(value);
-      if (exact.size + this.integers.size > EXACT_DISTINCT_CAP) this.toSketch(exact);
+    if (exact === null) {
+      this.addHash(hashOf(text));
       return;
     }
-    this.addHash(hashOf(value));
+    const bit = integer + SMALL_INTEGERS / 2;
+    if (bit >= 0 && bit < SMALL_INTEGERS) {
+      this.small ??= new Uint32Array(SMALL_INTEGERS / 32);
+      const small = this.small;
+      const word = small[bit >>> 5]!;
+      const mask = 1 << (bit & 31);
+      if ((word & mask) !== 0) return;
+      small[bit >>> 5] = word | mask;
+      this.smallCount++;
+    } else this.integers.add(integer);
+    if (this.exactSize > EXACT_DISTINCT_CAP) this.toSketch(exact);
+  }
+
+  /** Adds a value known not to be canonical integer text. */
+  addOther(value: string | number | boolean): void {
+    const exact = this.exact;
+    if (exact === null) {
+      this.addHash(hashOf(value));
+      return;
+    }
+    exact.add(value);
+    if (this.exactSize > EXACT_DISTINCT_CAP) this.toSketch(exact);
+  }
+
+  private get exactSize(): number {
+    return this.exact!.size + this.integers.size + this.smallCount;
   }
 
   get count(): number {
-    if (this.exact !== null) return this.exact.size + this.integers.size;
+    if (this.exact !== null) return this.exactSize;
     const registers = this.registers!;
     const m = registers.length;
     let sum = 0;
@@ -742,6 +781,16 @@ class DistinctCounter {
     for (const value of values) this.addHash(hashOf(value));
     for (const integer of this.integers) this.addHash(hashOf(`${integer}`));
     this.integers.clear();
+    const small = this.small;
+    if (small !== null) {
+      for (let bit = 0; bit < SMALL_INTEGERS; bit++) {
+        if ((small[bit >>> 5]! & (1 << (bit & 31))) !== 0) {
+          this.addHash(hashOf(`${bit - SMALL_INTEGERS / 2}`));
+        }
+      }
+      this.small = null;
+      this.smallCount = 0;
+    }
   }
 
   private addHash(hash: number): void {
@@ -838,6 +887,13 @@ function decideType(stats: ColumnStats): ColumnType {
   return isCategory ? 'CATEGORY' : 'STRING';
 }
 
+/** What a converter's fused pass needs of the inferrers made here: past the sample, observing
+ * a value only counts it as null or adds it to its column's distinct counter. */
+const inferrerStats = new WeakMap<
+  Inferrer,
+  { columns: readonly ColumnStats[]; sampleFull: () => boolean }
+>();
+
 /**
  * Infers column types from the first `sampleSize` rows fed to `observe`. Rules, over non-null
  * sampled values (null tokens such as '', 'NA' and 'null' are null):
@@ -884,7 +940,7 @@ export function createInferrer(columns: string[], options: InferOptions = {}): I
     for (const column of stats) column.sampleDistinct = column.distinct.count;
   };
 
-  return {
+  const inferrer: Inferrer = {
     observe(rows) {
       const width = stats.length;
       for (const row of rows) {
@@ -936,6 +992,8 @@ export function createInferrer(columns: string[], options: InferOptions = {}): I
       });
     },
   };
+  inferrerStats.set(inferrer, { columns: stats, sampleFull: () => sampled >= sampleSize });
+  return inferrer;
 }
 
 /** The text as a COPY CSV field: quoted when it holds a comma, quote or line break, or is the
@@ -980,34 +1038,108 @@ export function createConverter(
     return new DatasetInputError('BAD_VALUE', problem, { line, column: column.name });
   };
 
-  return {
-    convertBatch(rows) {
-      // Joining per-row strings beats one long chain of `+=`, which V8 must flatten afterwards.
-      // One more, empty, line so the join ends in '\n' without another copy of the batch.
-      const lines: string[] = new Array(rows.length + 1);
-      lines[rows.length] = '';
-      for (let r = 0; r < rows.length; r++) {
-        const row = rows[r]!;
-        const values = row.values;
-        let line = '';
-        for (let j = 0; j < width; j++) {
-          if (j > 0) line += ',';
-          const value = values[j];
-          if (value === null || value === undefined) {
-            previous[j] = undefined;
+  const convertBatch = (rows: RawRow[]): string => {
+    // Joining per-row strings beats one long chain of `+=`, which V8 must flatten afterwards.
+    // One more, empty, line so the join ends in '\n' without another copy of the batch.
+    const lines: string[] = new Array(rows.length + 1);
+    lines[rows.length] = '';
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      const values = row.values;
+      let line = '';
+      for (let j = 0; j < width; j++) {
+        if (j > 0) line += ',';
+        const value = values[j];
+        if (value === null || value === undefined) {
+          previous[j] = undefined;
+          continue;
+        }
+        if (value !== previous[j]) {
+          const text = convert[j]!(value);
+          if (text === undefined) throw badValue(row.line, j, value);
+          previous[j] = value;
+          previousField[j] = text === null ? '' : quoted[j] ? csvField(text) : text;
+        }
+        line += previousField[j]!;
+      }
+      lines[r] = line;
+    }
+    return rows.length === 0 ? '' : lines.join('\n');
+  };
+
+  // Columns whose converter gives canonical integer text back unchanged, as `integerText`,
+  // `floatText` and `stringText` (with `csvField`) do; booleans and dates reject it.
+  const keepsIntegers = columns.map(
+    (c) =>
+      c.type === 'INTEGER' || c.type === 'FLOAT' || c.type === 'STRING' || c.type === 'CATEGORY',
+  );
+
+  /** `observe` and `convertBatch` of the same rows as one loop, for an inferrer past its sample. */
+  const observeAndConvert = (rows: RawRow[], counts: readonly ColumnStats[]): string => {
+    // A repeat skips the distinct counter, so it must repeat a value counted in this pass.
+    previous.fill(undefined);
+    const lines: string[] = new Array(rows.length + 1);
+    lines[rows.length] = '';
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      const values = row.values;
+      let line = '';
+      for (let j = 0; j < width; j++) {
+        if (j > 0) line += ',';
+        const value = values[j];
+        const column = counts[j]!;
+        if (value === null || value === undefined) {
+          column.nulls++;
+          previous[j] = undefined;
+          continue;
+        }
+        if (value === previous[j]) {
+          // A repeat is already counted as distinct; only a null token converts to ''.
+          const field = previousField[j]!;
+          if (field === '') column.nulls++;
+          else line += field;
+          continue;
+        }
+        let integerChecked = false;
+        if (keepsIntegers[j] && typeof value === 'string') {
+          const integer = canonicalIntegerValue(value);
+          if (!Number.isNaN(integer)) {
+            column.distinct.addInteger(integer, value);
+            previous[j] = value;
+            previousField[j] = value;
+            line += value;
             continue;
           }
-          if (value !== previous[j]) {
-            const text = convert[j]!(value);
-            if (text === undefined) throw badValue(row.line, j, value);
-            previous[j] = value;
-            previousField[j] = text === null ? '' : quoted[j] ? csvField(text) : text;
-          }
-          line += previousField[j]!;
+          integerChecked = true;
         }
-        lines[r] = line;
+        const text = convert[j]!(value);
+        if (text === undefined) throw badValue(row.line, j, value);
+        previous[j] = value;
+        if (text === null) {
+          column.nulls++;
+          previousField[j] = '';
+          continue;
+        }
+        if (integerChecked) column.distinct.addOther(value);
+        else column.distinct.add(value);
+        const field = quoted[j] ? csvField(text) : text;
+        previousField[j] = field;
+        line += field;
       }
-      return rows.length === 0 ? '' : lines.join('\n');
+      lines[r] = line;
+    }
+    return rows.length === 0 ? '' : lines.join('\n');
+  };
+
+  return {
+    convertBatch,
+    observeAndConvert(rows, inferrer) {
+      const state = inferrerStats.get(inferrer);
+      if (state === undefined || !state.sampleFull() || state.columns.length !== width) {
+        inferrer.observe(rows);
+        return convertBatch(rows);
+      }
+      return observeAndConvert(rows, state.columns);
     },
   };
 }

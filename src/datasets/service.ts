@@ -214,8 +214,7 @@ async function loadVersion(
     onProgress(parsed.stats());
     if (!exhausted) {
       for (let next = await rows.next(); !next.done; next = await rows.next()) {
-        inferrer.observe(next.value);
-        await tx.copy(table, converter.convertBatch(next.value));
+        await tx.copy(table, converter.observeAndConvert(next.value, inferrer));
         onProgress(parsed.stats());
       }
     }
