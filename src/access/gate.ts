@@ -48,24 +48,25 @@ export async function openGate(
   ctx: AuthedContext,
   target: { datasetId: string; version?: number | null; versionId?: string | null },
 ): Promise<Gate> {
-  const [dataset] = await ctx.db
-    .select()
-    .from(datasets)
-    .where(and(eq(datasets.id, target.datasetId), eq(datasets.orgId, ctx.viewer.orgId)));
-  if (!dataset) throw new NotFoundError('Dataset');
-  const policies = await ctx.db
-    .select()
-    .from(datasetPolicies)
-    .where(eq(datasetPolicies.datasetId, dataset.id));
-  const conditions = [eq(datasetVersions.datasetId, dataset.id)];
+  const conditions = [eq(datasetVersions.datasetId, target.datasetId)];
   if (target.versionId) conditions.push(eq(datasetVersions.id, target.versionId));
   if (target.version != null) conditions.push(eq(datasetVersions.number, target.version));
-  const [version] = await ctx.db
-    .select()
-    .from(datasetVersions)
-    .where(and(...conditions))
-    .orderBy(desc(datasetVersions.number))
-    .limit(1);
+  // Three independent lookups at once (parallel on PostgreSQL). Policies and versions are read
+  // by the id given, and discarded unless the dataset proves to be in the viewer's org.
+  const [[dataset], policies, [version]] = await Promise.all([
+    ctx.db
+      .select()
+      .from(datasets)
+      .where(and(eq(datasets.id, target.datasetId), eq(datasets.orgId, ctx.viewer.orgId))),
+    ctx.db.select().from(datasetPolicies).where(eq(datasetPolicies.datasetId, target.datasetId)),
+    ctx.db
+      .select()
+      .from(datasetVersions)
+      .where(and(...conditions))
+      .orderBy(desc(datasetVersions.number))
+      .limit(1),
+  ]);
+  if (!dataset) throw new NotFoundError('Dataset');
   const columns = version
     ? await ctx.db
         .select()
