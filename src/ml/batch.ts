@@ -6,14 +6,9 @@ import { gatedStream, openGate } from '../access/gate';
 import type { AuthedContext } from '../context';
 import { createDataset, uploadVersion } from '../datasets/service';
 import { ForbiddenError, InputError, NotFoundError, PesoError } from '../errors';
+import { csvCell } from '../query/export';
 import { findVersion } from './registry';
 import type { ModelArtifact } from './types';
-
-function csvCell(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const text = String(value);
-  return /[",\n\r]/.test(text) || text.trim() !== text ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 /** Batches of CSV text waiting for the loader; the producer pauses above this many. */
 const MAX_PENDING = 4;

@@ -53,7 +53,11 @@ export async function createExport(
   return { url: `${ctx.origin}${EXPORT_PATH}${token}`, expiresAt, versionId: gate.version.id };
 }
 
-function csvCell(value: unknown): string {
+/**
+ * One CSV field (RFC 4180): empty for null; quoted when it holds a comma, quote or line break,
+ * or has surrounding spaces a reader might trim.
+ */
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = String(value);
   return /[",\n\r]/.test(text) || text.trim() !== text ? `"${text.replaceAll('"', '""')}"` : text;
