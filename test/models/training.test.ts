@@ -436,6 +436,17 @@ describe('batchPredict', () => {
     expect(agree / result.rows.length).toBeGreaterThan(0.9);
     expect(result.rows.every((r: any) => r.probability > 0 && r.probability <= 1)).toBe(true);
 
+    // Training data and batch predictions read rows through the gate: both are in the audit log.
+    for (const action of ['TRAIN', 'PREDICT']) {
+      const log = await server.gql(
+        `query($f: AuditEventFilter) { auditEvents(filter: $f) { edges { node { rowCount } } } }`,
+        { f: { action, datasetId: ids.penguins } },
+        owner.token,
+      );
+      expect(log.data?.auditEvents.edges.length, action).toBeGreaterThan(0);
+      expect(log.data?.auditEvents.edges[0].node.rowCount).toBe(source.rowCount);
+    }
+
     const refused = await server.gql(
       `mutation($v: ID!, $d: ID!) { batchPredict(versionId: $v, datasetVersionId: $d) { __typename } }`,
       { v: run.modelVersion.id, d: source.id },

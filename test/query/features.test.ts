@@ -416,3 +416,23 @@ describe('inputs written as literals in the document', () => {
     });
   });
 });
+
+describe('audit trail', () => {
+  it('every kind of gated read above left audit events, with the reader and row counts', async () => {
+    for (const action of ['QUERY', 'EXPORT', 'MATERIALIZE', 'SAVED_QUERY', 'ASK']) {
+      const res = await server.gql(
+        `query($f: AuditEventFilter) { auditEvents(filter: $f, first: 100) {
+          edges { node { action viewerKind rowCount versionId datasetId } } } }`,
+        { f: { action, datasetId } },
+        owner.token,
+      );
+      const events = res.data?.auditEvents.edges.map((e: any) => e.node) ?? [];
+      expect(events.length, `${action}: ${JSON.stringify(res)}`).toBeGreaterThan(0);
+      for (const e of events) {
+        expect(e).toMatchObject({ action, datasetId });
+        expect(e.versionId).toBeTruthy();
+        expect(typeof e.rowCount).toBe('number');
+      }
+    }
+  });
+});

@@ -507,6 +507,14 @@ describe('audit log', () => {
     });
     expect(latest.requestId).toBeTruthy();
 
+    const searches = await server.gql(
+      `{ auditEvents(filter: { action: "SEARCH" }) { edges { node { rowCount filter } } } }`,
+      {},
+      owner.token,
+    );
+    expect(searches.data?.auditEvents.edges.length).toBeGreaterThan(0);
+    expect(searches.data?.auditEvents.edges[0].node.filter).toHaveProperty('search');
+
     const denied = await server.gql(
       '{ auditEvents { edges { node { action } } } }',
       {},
