@@ -2,10 +2,10 @@
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { builder } from '../schema/builder';
-import { COLUMN_RULES, type ColumnRule } from '../src/access/policy';
+import type { COLUMN_RULES, ColumnRule } from '../src/access/policy';
 import type { AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
-import { COLUMN_TYPES } from '../src/datasets/infer';
+import type { COLUMN_TYPES } from '../src/datasets/infer';
 import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
 import * as uploads from '../src/datasets/uploads';
@@ -16,7 +16,15 @@ import { ErrorInterface } from './common';
 
 export const ColumnTypeEnum = builder.enumType('ColumnType', {
   description: 'Storage type of a dataset column.',
-  values: COLUMN_TYPES,
+  values: {
+    INTEGER: { description: 'Whole numbers (bigint).' },
+    FLOAT: { description: 'Numbers (double precision).' },
+    BOOLEAN: { description: 'true / false.' },
+    DATE: { description: 'Calendar dates, "YYYY-MM-DD".' },
+    TIMESTAMP: { description: 'Instants, ISO 8601 in UTC.' },
+    STRING: { description: 'Free text.' },
+    CATEGORY: { description: 'Text with few distinct values (labels, codes).' },
+  } as const satisfies Record<(typeof COLUMN_TYPES)[number], { description: string }>,
 });
 
 const SensitivityEnum = builder.enumType('Sensitivity', {
@@ -31,7 +39,14 @@ const SensitivityEnum = builder.enumType('Sensitivity', {
 export const ColumnRuleEnum = builder.enumType('ColumnRule', {
   description:
     'How a viewer sees a column: CLEAR as stored; MASK as "***"; HASH as a keyed HMAC-SHA256 (equal values stay equal, so joins and distinct counts work); PARTIAL as a hint such as "j***@example.com" or "***1234"; HIDE not at all; AGGREGATE_ONLY only inside aggregates.',
-  values: COLUMN_RULES,
+  values: {
+    CLEAR: { description: 'As stored.' },
+    MASK: { description: 'Shown as "***".' },
+    HASH: { description: 'A keyed HMAC-SHA256 of the value: equal values stay equal.' },
+    PARTIAL: { description: 'A hint: "j***@example.com", "***1234".' },
+    HIDE: { description: 'Not shown at all.' },
+    AGGREGATE_ONLY: { description: 'Only inside COUNT, COUNT_DISTINCT, SUM, AVG and STDDEV.' },
+  } as const satisfies Record<(typeof COLUMN_RULES)[number], { description: string }>,
 });
 
 const FileFormatEnum = builder.enumType('FileFormat', {

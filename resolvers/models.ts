@@ -67,12 +67,28 @@ const AlgorithmEnum = builder.enumType('Algorithm', {
 
 const RunStatusEnum = builder.enumType('RunStatus', {
   description: 'Where a training run stands.',
-  values: ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const,
+  values: {
+    QUEUED: { description: 'Waiting for a worker.' },
+    RUNNING: { description: 'A worker is training it.' },
+    SUCCEEDED: { description: 'Trained; its model version exists.' },
+    FAILED: { description: 'Stopped by an error or a lost worker; see `error`.' },
+    CANCELLED: { description: 'Stopped on request.' },
+  } as const,
 });
 
 const MetricEnum = builder.enumType('ModelMetric', {
   description: 'A held-out metric to sort runs by.',
-  values: registry.METRIC_NAMES,
+  values: {
+    accuracy: { description: 'Share of correct classes.' },
+    precision: { description: 'Macro precision.' },
+    recall: { description: 'Macro recall.' },
+    f1: { description: 'Macro F1.' },
+    rocAuc: { description: 'ROC AUC.' },
+    logLoss: { description: 'Log loss (lower is better).' },
+    rmse: { description: 'Root mean squared error (lower is better).' },
+    mae: { description: 'Mean absolute error (lower is better).' },
+    r2: { description: 'Coefficient of determination.' },
+  } as const satisfies Record<registry.MetricName, { description: string }>,
 });
 
 const ConfusionMatrix = builder

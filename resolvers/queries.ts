@@ -24,17 +24,34 @@ import { ColumnRuleEnum, ColumnTypeEnum, DatasetRef, DatasetVersionRef } from '.
 
 const AggregateFunctionEnum = builder.enumType('AggregateFunction', {
   description: 'An aggregate over the rows of each group.',
-  values: AGGREGATE_FUNCTIONS,
+  values: {
+    COUNT: { description: 'Rows (without a column) or non-null values (with one).' },
+    COUNT_DISTINCT: { description: 'Distinct non-null values.' },
+    SUM: { description: 'Sum (INTEGER stays INTEGER).' },
+    AVG: { description: 'Mean.' },
+    MIN: { description: 'Smallest value.' },
+    MAX: { description: 'Largest value.' },
+    MEDIAN: { description: 'Median (continuous).' },
+    STDDEV: { description: 'Sample standard deviation.' },
+    PERCENTILE: { description: 'Continuous percentile; give `percentile` between 0 and 1.' },
+  } as const,
 });
 
 const TimeBucketEnum = builder.enumType('TimeBucket', {
   description: 'Truncates a DATE or TIMESTAMP column to the start of its day, week or month.',
-  values: TIME_BUCKETS,
+  values: {
+    DAY: { description: 'Calendar day (UTC).' },
+    WEEK: { description: 'ISO week, starting Monday (UTC).' },
+    MONTH: { description: 'Calendar month (UTC).' },
+  } as const,
 });
 
 const SortDirectionEnum = builder.enumType('SortDirection', {
   description: 'Ascending puts nulls first; descending puts them last.',
-  values: ['ASC', 'DESC'] as const,
+  values: {
+    ASC: { description: 'Smallest first, nulls first.' },
+    DESC: { description: 'Largest first, nulls last.' },
+  } as const,
 });
 
 export const FilterInput = builder.inputRef<Filter>('Filter').implement({
@@ -292,7 +309,14 @@ builder.mutationFields((t) => ({
 
 const ParameterTypeEnum = builder.enumType('ParameterType', {
   description: 'Type of a saved-query parameter.',
-  values: ['STRING', 'INTEGER', 'FLOAT', 'BOOLEAN', 'DATE', 'TIMESTAMP'] as const,
+  values: {
+    STRING: { description: 'Text.' },
+    INTEGER: { description: 'Whole number.' },
+    FLOAT: { description: 'Number.' },
+    BOOLEAN: { description: 'true or false.' },
+    DATE: { description: '"YYYY-MM-DD".' },
+    TIMESTAMP: { description: 'ISO 8601 date and time.' },
+  } as const,
 });
 
 const VisibilityEnum = builder.enumType('QueryVisibility', {

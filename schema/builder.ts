@@ -96,6 +96,17 @@ export const builder = new SchemaBuilder<PesoTypes>({
       return decoded;
     },
     cursorType: 'String',
+    idFieldOptions: { description: 'Global ID: pass it to `node(id:)` or to any `…Id` argument.' },
+    nodeTypeOptions: { description: 'An object with a global ID.' },
+    pageInfoTypeOptions: { description: 'Where a page of a connection starts and ends.' },
+    hasNextPageFieldOptions: { description: 'More items follow this page.' },
+    hasPreviousPageFieldOptions: { description: 'Items precede this page.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of the page.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item: pass it as `after`.' },
+    edgesFieldOptions: { description: 'The items of this page, with their cursors.' },
+    pageInfoFieldOptions: { description: 'Paging information.' },
+    cursorFieldOptions: { description: 'Cursor of this item.' },
+    nodeFieldOptions: { description: 'The item.' },
     nodeQueryOptions: {
       description:
         'Fetches any object by its global ID; null when it is not visible to the caller.',
