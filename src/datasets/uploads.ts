@@ -16,7 +16,7 @@ import {
   UnauthenticatedError,
 } from '../errors';
 import type { IngestionEvent } from '../events/bus';
-import { allowOnly, requestIdOf, sendError, sendJson } from '../http/respond';
+import { allowOnly, requestIdOf, sendError, sendJson, tokenOf } from '../http/respond';
 import { DatasetInputError } from './input-error';
 import { findDataset, type UploadOptions, uploadVersion } from './service';
 
@@ -133,11 +133,10 @@ export function uploadRoute(deps: ContextDeps) {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
     if (!allowOnly(req, res, 'PUT', requestId)) return;
-    const token = (req.url ?? '').slice(UPLOAD_PATH.length).split('?')[0] ?? '';
     const length = Number(req.headers['content-length']);
     try {
       const version = await receiveUpload(deps, {
-        token: decodeURIComponent(token),
+        token: tokenOf(req, UPLOAD_PATH),
         body: req,
         contentLength: Number.isFinite(length) && length >= 0 ? length : null,
         requestId,

@@ -74,3 +74,16 @@ export function allowOnly(
   );
   return false;
 }
+
+/**
+ * The last path segment of a route like `/uploads/<token>`, without the query string. Tokens are
+ * URL-safe already; a malformed escape yields the raw text, which then fails verification.
+ */
+export function tokenOf(req: IncomingMessage, prefix: string): string {
+  const raw = (req.url ?? '').slice(prefix.length).split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

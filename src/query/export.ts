@@ -5,7 +5,7 @@ import { signUrlToken, verifyUrlToken } from '../auth/signed-urls';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, type ContextDeps, contextFor } from '../context';
 import { NotFoundError } from '../errors';
-import { allowOnly, requestIdOf, sendError } from '../http/respond';
+import { allowOnly, requestIdOf, sendError, tokenOf } from '../http/respond';
 import type { OutputColumn } from './compile';
 import { compileQuery } from './compile';
 import { type QueryInput, queryInputSchema } from './language';
@@ -80,7 +80,7 @@ export function exportRoute(deps: ContextDeps) {
   return async (req: IncomingMessage, res: ServerResponse) => {
     const requestId = requestIdOf(req);
     if (!allowOnly(req, res, 'GET', requestId)) return;
-    const token = decodeURIComponent((req.url ?? '').slice(EXPORT_PATH.length).split('?')[0] ?? '');
+    const token = tokenOf(req, EXPORT_PATH);
     try {
       const { subject: versionId, data } = await verifyUrlToken(
         deps.config.secret,

@@ -216,6 +216,9 @@ describe('createUploadUrl', () => {
     expect((await put(`${server.url}/uploads/nonsense`, 'a\n1\n')).body.error.code).toBe(
       'UNAUTHENTICATED',
     );
+    // A malformed escape in the path is just an invalid token, not a server error.
+    expect((await put(`${server.url}/uploads/%E0%A4%A`, 'a\n1\n')).status).toBe(401);
+    expect((await fetch(`${server.url}/exports/%E0%A4%A`)).status).toBe(401);
     const get = await fetch(ticket.url);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('PUT');
