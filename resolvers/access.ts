@@ -271,7 +271,7 @@ builder.mutationFields((t) => ({
       } catch {
         throw new InputError('Not a DatasetPolicy ID.', 'id');
       }
-      if (decoded.typename !== 'DatasetPolicy')
+      if (decoded.typename !== 'DatasetPolicy' || !/^[0-9a-f-]{36}$/i.test(decoded.id))
         throw new InputError('Not a DatasetPolicy ID.', 'id');
       return policies.removeDatasetPolicy(ctx, decoded.id);
     },

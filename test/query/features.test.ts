@@ -417,6 +417,31 @@ describe('inputs written as literals in the document', () => {
   });
 });
 
+describe('malformed ids', () => {
+  it('answer typed input errors, never a server error', async () => {
+    const badPolicy = Buffer.from('DatasetPolicy:not-a-uuid').toString('base64');
+    const removed = await server.gql(
+      'mutation($id: ID!) { removeDatasetPolicy(id: $id) { __typename ... on Error { code } } }',
+      { id: badPolicy },
+      owner.token,
+    );
+    expect(removed.data?.removeDatasetPolicy).toEqual({
+      __typename: 'InputError',
+      code: 'BAD_USER_INPUT',
+    });
+    const badSaved = Buffer.from('SavedQuery:1 or 1=1').toString('base64');
+    const run = await server.gql(
+      'query($id: ID!) { runSavedQuery(id: $id) { __typename ... on Error { code } } }',
+      { id: badSaved },
+      owner.token,
+    );
+    expect(run.data?.runSavedQuery).toEqual({ __typename: 'InputError', code: 'BAD_USER_INPUT' });
+    const badDataset = Buffer.from('Dataset:x').toString('base64');
+    const query = await server.gql(QUERY, { id: badDataset, input: {} }, owner.token);
+    expect(query.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
 describe('audit trail', () => {
   it('every kind of gated read above left audit events, with the reader and row counts', async () => {
     for (const action of ['QUERY', 'EXPORT', 'MATERIALIZE', 'SAVED_QUERY', 'ASK']) {
