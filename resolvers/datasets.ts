@@ -10,7 +10,7 @@ import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
 import * as uploads from '../src/datasets/uploads';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
-import type { IngestionEvent } from '../src/events/bus';
+import { type IngestionEvent, listenThenRead } from '../src/events/bus';
 import { UserRef } from './auth';
 import { ErrorInterface } from './common';
 
@@ -481,25 +481,27 @@ builder.subscriptionFields((t) => ({
 async function followUpload(ctx: AuthedContext, versionId: string) {
   const state = await uploads.uploadState(ctx, versionId);
   if (!state) throw new NotFoundError('DatasetVersion');
-  const source = ctx.events
-    .subscribe(`datasetIngestion:${state.datasetId}`)
-    [Symbol.asyncIterator]();
-  // Starting the iterator attaches the listener: nothing published from here on is missed.
-  const first = source.next();
-  const current = state.terminal ?? (await uploads.uploadState(ctx, versionId))?.terminal ?? null;
+  const {
+    state: current,
+    events,
+    close,
+  } = await listenThenRead(
+    ctx.events.subscribe(`datasetIngestion:${state.datasetId}`),
+    async () => state.terminal ?? (await uploads.uploadState(ctx, versionId))?.terminal ?? null,
+  );
   return (async function* () {
     try {
       if (current) {
         yield current;
         return;
       }
-      for (let next = await first; !next.done; next = await source.next()) {
-        if (next.value.versionId !== versionId) continue;
-        yield next.value;
-        if (next.value.status !== 'LOADING') return;
+      for await (const event of events) {
+        if (event.versionId !== versionId) continue;
+        yield event;
+        if (event.status !== 'LOADING') return;
       }
     } finally {
-      await source.return?.();
+      await close();
     }
   })();
 }

@@ -1,11 +1,13 @@
 /** Query.models · Query.model · Query.trainingRun · Query.trainingRuns · Query.predict · Mutation.trainModel · Mutation.cancelTrainingRun · Mutation.setModelAlias · Mutation.removeModelAlias · Mutation.batchPredict · Subscription.trainingProgress · Subscription.trainingRuns */
+import { createContextCache } from '@pothos/core';
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
+import DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { ModelAliasEvent } from '../db/schema/models';
 import { builder } from '../schema/builder';
 import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
-import type { TrainingEvent } from '../src/events/bus';
+import { listenThenRead, type TrainingEvent } from '../src/events/bus';
 import { startBatchPrediction } from '../src/ml/batch';
 import * as registry from '../src/ml/registry';
 import type { Metrics } from '../src/ml/types';
@@ -25,27 +27,26 @@ export const ModelRef = builder.loadableNodeRef<Model>('Model', {
 
 export const ModelVersionRef = builder.loadableNodeRef<Version>('ModelVersion', {
   id: { resolve: (v) => v.id },
-  load: async (ids: string[], ctx) => {
-    if (!ctx.viewer) return [];
-    const found = await Promise.all(
-      ids.map((id) => registry.findVersion(ctx as AuthedContext, id).catch(() => null)),
-    );
-    return found.filter((v): v is Version => v !== null);
-  },
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? registry.loadModelVersions(ctx as AuthedContext, ids) : [],
   sort: (v) => v.id,
 });
 
 export const TrainingRunRef = builder.loadableNodeRef<Run>('TrainingRun', {
   id: { resolve: (r) => r.id },
-  load: async (ids: string[], ctx) => {
-    if (!ctx.viewer) return [];
-    const found = await Promise.all(
-      ids.map((id) => registry.findRun(ctx as AuthedContext, id).catch(() => null)),
-    );
-    return found.filter((r): r is Run => r !== null);
-  },
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? registry.loadRuns(ctx as AuthedContext, ids) : [],
   sort: (r) => r.id,
 });
+
+/** Aliases of many versions in one statement per request. */
+const aliasLoader = createContextCache(
+  (ctx: AuthedContext) =>
+    new DataLoader<string, string[]>(async (ids) => {
+      const aliases = await registry.aliasesOf(ctx, ids);
+      return ids.map((id) => aliases.filter((a) => a.versionId === id).map((a) => a.alias));
+    }),
+);
 
 const TaskEnum = builder.enumType('ModelTask', {
   description: 'What a model predicts.',
@@ -276,7 +277,7 @@ ModelVersionRef.implement({
     }),
     aliases: t.withAuth({ authenticated: true }).stringList({
       description: 'Aliases pointing here now.',
-      resolve: async (v, _args, ctx) => (await registry.aliasesOf(ctx, [v.id])).map((a) => a.alias),
+      resolve: (v, _args, ctx) => aliasLoader(ctx).load(v.id),
     }),
     datasetVersion: t.field({
       type: DatasetVersionRef,
@@ -684,29 +685,16 @@ builder.subscriptionFields((t) => ({
     args: { runId: t.arg.globalID({ for: [TrainingRunRef], required: true }) },
     subscribe: async (_root, { runId }, ctx) => {
       const before = await registry.findRun(ctx, runId.id);
-      const source = ctx.events.subscribe(`trainingProgress:${before.id}`);
-      // Listening first, then reading the state: no event between the two is lost.
-      const iterator = source[Symbol.asyncIterator]();
-      const pending = iterator.next();
-      const run = await registry.findRun(ctx, runId.id);
-      const rest: AsyncIterable<TrainingEvent> = {
-        [Symbol.asyncIterator]: () => {
-          let started = false;
-          return {
-            next: () => {
-              if (!started) {
-                started = true;
-                return pending;
-              }
-              return iterator.next();
-            },
-            return: () => iterator.return?.() ?? Promise.resolve({ done: true, value: undefined }),
-          };
-        },
-      };
+      const {
+        state: run,
+        events,
+        close,
+      } = await listenThenRead(ctx.events.subscribe(`trainingProgress:${before.id}`), () =>
+        registry.findRun(ctx, runId.id),
+      );
       const stream = authorized(
         ctx,
-        rest,
+        events,
         run.modelId,
         (e) => TERMINAL.has(e.status),
         snapshot(run),
@@ -715,7 +703,7 @@ builder.subscriptionFields((t) => ({
         try {
           yield* stream;
         } finally {
-          await iterator.return?.();
+          await close();
         }
       })();
     },

@@ -12,7 +12,7 @@ import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import type { ColumnType } from '../datasets/infer';
 import { InputError, NotFoundError } from '../errors';
-import { compileQuery, cursorAt, type OutputColumn, type Plan } from '../query/compile';
+import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from '../query/compile';
 import type { Page, QueryInput } from '../query/language';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
 import { hashKey } from './mask';
@@ -252,8 +252,6 @@ export async function gatedStream(
 export function cursorOf(result: GatedResult, index: number): string {
   return cursorAt(result.offset + index);
 }
-
-const NUMERIC: ColumnType[] = ['INTEGER', 'FLOAT'];
 
 /** A database row (`o0…`) as an object keyed by output names, numbers as numbers. */
 export function shape(

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { modelVersions, type TrainingRun, trainingRuns } from '../../db/schema/models';
+import { models, modelVersions, type TrainingRun, trainingRuns } from '../../db/schema/models';
 import { gatedStream, openGate } from '../access/gate';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, type ContextDeps, contextFor } from '../context';
@@ -169,7 +169,6 @@ export async function runTrainingJob(
 
 /** Reads the run's features and target through the gate, as the caller who started it. */
 async function loadTrainingData(ctx: AuthedContext, run: TrainingRun): Promise<TrainingData> {
-  const { models } = await import('../../db/schema/models');
   const [model] = await ctx.db.select().from(models).where(eq(models.id, run.modelId));
   const gate = await openGate(ctx, {
     datasetId: model!.datasetId,

@@ -98,10 +98,20 @@ export async function listModels(ctx: AuthedContext, page: { limit: number; offs
   return rows.map((r) => r.model);
 }
 
+/** Runs the viewer can see (through their model's dataset), by id, in one statement. */
+export async function loadRuns(ctx: AuthedContext, ids: readonly string[]): Promise<TrainingRun[]> {
+  const rows = await ctx.db
+    .select({ run: trainingRuns })
+    .from(trainingRuns)
+    .innerJoin(models, eq(models.id, trainingRuns.modelId))
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(and(inArray(trainingRuns.id, [...ids]), modelVisible(ctx.viewer)));
+  return rows.map((r) => r.run);
+}
+
 export async function findRun(ctx: AuthedContext, runId: string): Promise<TrainingRun> {
-  const [run] = await ctx.db.select().from(trainingRuns).where(eq(trainingRuns.id, runId));
-  if (!run || run.orgId !== ctx.viewer.orgId) throw new NotFoundError('TrainingRun');
-  await findModel(ctx, run.modelId);
+  const [run] = await loadRuns(ctx, [runId]);
+  if (!run) throw new NotFoundError('TrainingRun');
   return run;
 }
 
@@ -341,13 +351,23 @@ export async function versionsOfModels(ctx: AuthedContext, modelIds: readonly st
     .orderBy(desc(modelVersions.number));
 }
 
-export async function findVersion(ctx: AuthedContext, versionId: string): Promise<ModelVersion> {
-  const [version] = await ctx.db
-    .select()
+/** Model versions the viewer can see, by id, in one statement. */
+export async function loadModelVersions(
+  ctx: AuthedContext,
+  ids: readonly string[],
+): Promise<ModelVersion[]> {
+  const rows = await ctx.db
+    .select({ version: modelVersions })
     .from(modelVersions)
-    .where(eq(modelVersions.id, versionId));
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(and(inArray(modelVersions.id, [...ids]), modelVisible(ctx.viewer)));
+  return rows.map((r) => r.version);
+}
+
+export async function findVersion(ctx: AuthedContext, versionId: string): Promise<ModelVersion> {
+  const [version] = await loadModelVersions(ctx, [versionId]);
   if (!version) throw new NotFoundError('ModelVersion');
-  await findModel(ctx, version.modelId);
   return version;
 }
 

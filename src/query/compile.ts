@@ -336,7 +336,7 @@ export function compileQuery(
         params,
       )
     : 'true';
-  const read = new Set(input.where ? collect(input.where) : []);
+  const read = new Set(filterColumns(input.where));
   let from = `from ${options.table} t where ${policy} and ${where}`;
   const rank: string[] = [];
   if (options.search != null) {
@@ -513,15 +513,8 @@ export function compileQuery(
   };
 }
 
-function collect(filter: Filter, out: string[] = []): string[] {
-  for (const f of filter.and ?? []) collect(f, out);
-  for (const f of filter.or ?? []) collect(f, out);
-  if (filter.not) collect(filter.not, out);
-  if (filter.column) out.push(filter.column);
-  return out;
-}
-
-const NUMERIC: ColumnType[] = ['INTEGER', 'FLOAT'];
+/** Column types whose values are numbers. */
+export const NUMERIC: readonly ColumnType[] = ['INTEGER', 'FLOAT'];
 
 function aggregateSql(
   a: Aggregate,

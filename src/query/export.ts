@@ -1,13 +1,12 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gatedStream, openGate } from '../access/gate';
+import { gatedStream, openGate, planAll } from '../access/gate';
 import { signUrlToken, verifyUrlToken } from '../auth/signed-urls';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, type ContextDeps, contextFor } from '../context';
 import { NotFoundError } from '../errors';
 import { allowOnly, requestIdOf, sendError, tokenOf } from '../http/respond';
 import type { OutputColumn } from './compile';
-import { compileQuery } from './compile';
 import { type QueryInput, queryInputSchema } from './language';
 
 export const EXPORT_PATH = '/exports/';
@@ -27,17 +26,8 @@ export async function createExport(
   input: { datasetId: string; version?: number | null; query: QueryInput; format: ExportFormat },
 ): Promise<{ url: string; expiresAt: Date; versionId: string }> {
   const gate = await openGate(ctx, { datasetId: input.datasetId, version: input.version });
-  compileQuery(
-    gate.access,
-    input.query,
-    {},
-    {
-      table: gate.version.tableName,
-      viewer: ctx.viewer,
-      hashKey: () => Buffer.alloc(32),
-      unbounded: true,
-    },
-  );
+  // Compiling refuses now what the download would refuse (FORBIDDEN, unknown columns).
+  planAll(ctx, gate, input.query);
   const expiresAt = new Date(Date.now() + EXPORT_TTL_SECONDS * 1000);
   const token = await signUrlToken(ctx.config.secret, AUDIENCE, {
     subject: gate.version.id,
@@ -97,41 +87,33 @@ export function exportRoute(deps: ContextDeps) {
       const parsed = queryInputSchema.safeParse(data.query);
       if (!parsed.success) throw new NotFoundError('Export');
       const gate = await openGate(ctx, { datasetId: String(data.datasetId), versionId });
+      // Headers go out with the first batch (or at the end for an empty result), so an error
+      // before any row still gets a proper status.
       let started = false;
-      await gatedStream(ctx, gate, parsed.data, 'EXPORT', async (rows, columns) => {
-        if (!started) {
-          started = true;
-          res.writeHead(200, {
-            'content-type': format === 'CSV' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
-            'content-disposition': `attachment; filename="${gate.dataset.name.replace(/[^\w.-]+/g, '_')}-v${gate.version.number}.${format === 'CSV' ? 'csv' : 'ndjson'}"`,
-            'x-request-id': requestId,
-          });
-          if (format === 'CSV') res.write(`${columns.map((c) => csvCell(c.name)).join(',')}\n`);
-        }
-        if (res.destroyed) throw new Error('client went away');
-        if (!res.write(serialize(format, rows, columns))) {
-          await Promise.race([once(res, 'drain'), once(res, 'close')]);
-        }
-      });
-      if (!started) {
-        // No row matched: still a well-formed, empty file (with its header for CSV).
-        const plan = compileQuery(
-          gate.access,
-          parsed.data,
-          {},
-          {
-            table: gate.version.tableName,
-            viewer: ctx.viewer,
-            hashKey: () => Buffer.alloc(32),
-            unbounded: true,
-          },
-        );
+      const start = (columns: OutputColumn[]) => {
+        started = true;
         res.writeHead(200, {
           'content-type': format === 'CSV' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+          'content-disposition': `attachment; filename="${gate.dataset.name.replace(/[^\w.-]+/g, '_')}-v${gate.version.number}.${format === 'CSV' ? 'csv' : 'ndjson'}"`,
           'x-request-id': requestId,
         });
-        if (format === 'CSV') res.write(`${plan.columns.map((c) => csvCell(c.name)).join(',')}\n`);
-      }
+        if (format === 'CSV') res.write(`${columns.map((c) => csvCell(c.name)).join(',')}\n`);
+      };
+      const { columns } = await gatedStream(
+        ctx,
+        gate,
+        parsed.data,
+        'EXPORT',
+        async (rows, columns) => {
+          if (!started) start(columns);
+          if (res.destroyed) throw new Error('client went away');
+          if (!res.write(serialize(format, rows, columns))) {
+            await Promise.race([once(res, 'drain'), once(res, 'close')]);
+          }
+        },
+      );
+      // No row matched: still a well-formed, empty file (with its header for CSV).
+      if (!started) start(columns);
       res.end();
     } catch (error) {
       if (res.headersSent) {

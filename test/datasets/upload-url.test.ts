@@ -1,6 +1,12 @@
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpOwner, startTestServer, subscribe, type TestServer } from '../helpers/server';
+import {
+  countOf,
+  signUpOwner,
+  startTestServer,
+  storedTables,
+  subscribe,
+  type TestServer,
+} from '../helpers/server';
 import { vegaFile } from './sources';
 
 const CREATE = /* GraphQL */ `
@@ -60,19 +66,8 @@ async function put(url: string, body: BodyInit, headers: Record<string, string> 
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-async function count(query: ReturnType<typeof sql>): Promise<number> {
-  const result = await server.database.db.execute(query);
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
-    n: number;
-  }>;
-  return Number(rows[0]!.n);
-}
-
-const storedTables = () =>
-  count(
-    sql`select count(*)::int as n from information_schema.tables where table_name like 'dsv_%'`,
-  );
-const storedVersions = () => count(sql`select count(*)::int as n from dataset_versions`);
+const tableCount = () => storedTables(server);
+const storedVersions = () => countOf(server, 'select count(*)::int as n from dataset_versions');
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -173,11 +168,11 @@ describe('createUploadUrl', () => {
   it('rejects a bad file with its line, leaves nothing behind, and reports FAILED', async () => {
     const id = await createDataset('broken');
     const ticket = await signed(id, 'bad.csv');
-    const [tables, versions] = [await storedTables(), await storedVersions()];
+    const [tables, versions] = [await tableCount(), await storedVersions()];
     const res = await put(ticket.url, 'a,b\n1,2\n3\n');
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'RAGGED_ROW', line: 3 });
-    expect(await storedTables()).toBe(tables);
+    expect(await tableCount()).toBe(tables);
     expect(await storedVersions()).toBe(versions);
 
     const sub = subscribe(server.ws(owner.token), FOLLOW, { versionId: ticket.versionId });

@@ -1,6 +1,11 @@
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUpOwner, startTestServer, subscribe, type TestServer } from '../helpers/server';
+import {
+  signUpOwner,
+  startTestServer,
+  storedTables,
+  subscribe,
+  type TestServer,
+} from '../helpers/server';
 import { vegaFile } from './sources';
 
 const vega = vegaFile;
@@ -33,15 +38,7 @@ async function createDataset(name: string, token = owner.token): Promise<string>
   return res.data!.createDataset.id;
 }
 
-async function storedTables(): Promise<number> {
-  const result = await server.database.db.execute(
-    sql`select count(*)::int as n from information_schema.tables where table_name like 'dsv_%'`,
-  );
-  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Array<{
-    n: number;
-  }>;
-  return Number(rows[0]!.n);
-}
+const tableCount = () => storedTables(server);
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -113,7 +110,7 @@ describe('uploadDatasetVersion', () => {
 
   it('rejects a bad row with its line and column and leaves nothing behind', async () => {
     const id = await createDataset('broken');
-    const before = await storedTables();
+    const before = await tableCount();
     const rows = Array.from({ length: 12_000 }, (_, i) => `${i},${i * 2}`);
     rows[11_500] = '11500,not-a-number';
     const res = await server.upload(
@@ -129,7 +126,7 @@ describe('uploadDatasetVersion', () => {
       line: 11_502,
       column: 'b',
     });
-    expect(await storedTables()).toBe(before);
+    expect(await tableCount()).toBe(before);
     const listed = await server.gql(
       'query($id: ID!) { dataset(id: $id) { versions { number } } }',
       { id },
@@ -147,7 +144,7 @@ describe('uploadDatasetVersion', () => {
     ['binary garbage', new Uint8Array([0x61, 0x0a, 0x00, 0x01, 0x02, 0x00, 0x0a]), 'BINARY_DATA'],
   ])('rejects %s and leaves nothing behind', async (_label, content, reason) => {
     const id = await createDataset(`bad-${reason}`);
-    const before = await storedTables();
+    const before = await tableCount();
     const res = await server.upload(
       UPLOAD,
       { datasetId: id },
@@ -158,7 +155,7 @@ describe('uploadDatasetVersion', () => {
       __typename: 'DatasetInputError',
       reason,
     });
-    expect(await storedTables()).toBe(before);
+    expect(await tableCount()).toBe(before);
   });
 
   it('rejects a file over PESO_MAX_UPLOAD_MB', async () => {
@@ -289,7 +286,7 @@ describe('versions and dataset administration', () => {
     );
     expect(who).toEqual(['SECRET', 'SECRET']);
 
-    const tables = await storedTables();
+    const tables = await tableCount();
     const del = 'mutation($id: ID!) { deleteDataset(id: $id) { __typename } }';
     expect((await server.gql(del, { id }, analyst)).errors?.[0]?.extensions?.code).toBe(
       'FORBIDDEN',
@@ -297,7 +294,7 @@ describe('versions and dataset administration', () => {
     expect((await server.gql(del, { id }, owner.token)).data?.deleteDataset.__typename).toBe(
       'Dataset',
     );
-    expect(await storedTables()).toBe(tables - 2);
+    expect(await tableCount()).toBe(tables - 2);
     const gone = await server.gql(
       'query($id: ID!) { dataset(id: $id) { name } }',
       { id },

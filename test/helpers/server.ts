@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { type Database, openDatabase } from '../../db/client';
+import { type Database, openDatabase, query } from '../../db/client';
 import { scratchDatabase } from '../../db/scratch';
 import { type Config, loadConfig } from '../../src/config';
 import { createLogger, type Logger } from '../../src/log';
@@ -219,3 +219,16 @@ export async function createApiKey(server: TestServer, token: string, role: stri
     throw new Error(`createApiKey failed: ${JSON.stringify(res)}`);
   return { secret: payload.secret as string, id: payload.apiKey.id as string };
 }
+
+/** `n` of the first row of a counting statement, on either driver. */
+export async function countOf(server: TestServer, text: string): Promise<number> {
+  const [row] = await query<{ n: unknown }>(server.database, text);
+  return Number(row?.n);
+}
+
+/** Typed version tables in the database: what a failed load must not leave behind. */
+export const storedTables = (server: TestServer) =>
+  countOf(
+    server,
+    "select count(*)::int as n from information_schema.tables where table_name like 'dsv_%'",
+  );

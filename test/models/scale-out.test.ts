@@ -35,6 +35,19 @@ function start(file: string, env: Record<string, string>, ready: RegExp) {
   return { child, started, output: () => out };
 }
 
+/** POSTs an operation to the API process at `base`. */
+async function gql(base: string, query: string, variables: object, token?: string) {
+  const res = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: any; errors?: any };
+}
+
 async function stop(child: ChildProcess | undefined) {
   if (!child || child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -79,17 +92,6 @@ describe.skipIf(!usingPostgres)('scale-out on PostgreSQL', () => {
   });
 
   it('a subscriber on A sees every event of a run started on B and trained by the worker', async () => {
-    const gql = async (base: string, query: string, variables: object, token?: string) => {
-      const res = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as { data?: any; errors?: any };
-    };
     const signUp = await gql(
       a,
       'mutation($i: SignUpInput!) { signUp(input: $i) { ... on AuthPayload { token } } }',
@@ -176,25 +178,16 @@ describe.skipIf(!usingPostgres)('scale-out on PostgreSQL', () => {
   }, 180_000);
 
   it('a worker stopped with SIGTERM hands its run back, and another worker finishes it', async () => {
-    const gql = async (query: string, variables: object, token?: string) => {
-      const res = await fetch(`${a}/graphql`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await res.json()) as { data?: any; errors?: any };
-    };
     const login = await gql(
+      a,
       'mutation($i: LoginInput!) { login(input: $i) { ... on AuthPayload { token } } }',
       { i: { email: 'scale@example.com', password: 'correct horse battery' } },
     );
     const token = login.data.login.token as string;
-    const list = await gql('{ datasets { edges { node { id } } } }', {}, token);
+    const list = await gql(a, '{ datasets { edges { node { id } } } }', {}, token);
     const datasetId = list.data.datasets.edges[0].node.id;
     const train = await gql(
+      a,
       `mutation($d: ID!) { trainModel(input: { name: "long", datasetId: $d, target: "Species", algorithm: MLP, seed: 10, hyperparameters: { epochs: 150 } }) {
         ... on TrainingRun { id } } }`,
       { d: datasetId },
@@ -204,6 +197,7 @@ describe.skipIf(!usingPostgres)('scale-out on PostgreSQL', () => {
     const status = async () =>
       (
         await gql(
+          a,
           'query($id: ID!) { trainingRun(id: $id) { status epochsDone worker } }',
           { id: runId },
           token,
