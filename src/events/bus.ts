@@ -63,6 +63,7 @@ function postgresTarget(database: Extract<Database, { kind: 'postgres' }>) {
       // Not ours, or truncated: nothing to deliver.
     }
   });
+  let sending: Promise<unknown> = Promise.resolve();
   const target = {
     addEventListener: local.addEventListener.bind(local),
     removeEventListener: local.removeEventListener.bind(local),
@@ -73,14 +74,20 @@ function postgresTarget(database: Extract<Database, { kind: 'postgres' }>) {
         // Too large to cross processes: deliver here only rather than drop it.
         return local.dispatchEvent(new CustomEvent(type, { detail }));
       }
-      void database.sql.notify(CHANNEL, payload).catch(() => {});
+      // One NOTIFY at a time: sent concurrently over the pool's connections they could commit,
+      // and so arrive, out of order (an epoch after SUCCEEDED).
+      sending = sending.then(() => database.sql.notify(CHANNEL, payload)).catch(() => {});
       return true;
     },
   };
   return {
     target,
     ready: listening.then(() => undefined),
-    close: () => listening.then((l) => l.unlisten()),
+    // Flush events still being sent (a worker's last status) before letting go.
+    close: async () => {
+      await sending;
+      await listening.then((l) => l.unlisten());
+    },
   };
 }
 
