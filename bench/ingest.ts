@@ -3,12 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { type Database, openDatabase } from '../db/client';
 import { scratchDatabase } from '../db/scratch';
 import { writeFlightsCsv } from './flights';
+import { graphql, putFile } from './http';
 
 const MIN_ROWS = Number(process.env.BENCH_INGEST_ROWS ?? 1_000_000);
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -51,14 +51,8 @@ async function stopPeso(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function gql(url: string, apiKey: string, query: string, variables: object) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
-}
+const gql = (url: string, apiKey: string, query: string, variables: object) =>
+  graphql(`${url}/graphql`, apiKey, query, variables);
 
 async function copyBaseline(database: Database, path: string): Promise<number> {
   const create = 'create table bench_copy (delay bigint, distance bigint, time double precision)';
@@ -126,16 +120,10 @@ export async function benchIngest(): Promise<void> {
     );
     const uploadUrl = signed.data?.createUploadUrl?.url;
     if (!uploadUrl) throw new Error(`createUploadUrl failed: ${JSON.stringify(signed)}`);
-    const res = await fetch(uploadUrl, {
-      method: 'PUT',
-      body: Readable.toWeb(createReadStream(path)) as ReadableStream,
-      headers: { 'content-length': String(bytes) },
-      duplex: 'half',
-    } as RequestInit);
-    const answer = (await res.json()) as { version?: { rowCount: number }; error?: unknown };
+    const res = await putFile(uploadUrl, path);
     const pesoMs = performance.now() - start;
-    if (res.status !== 201 || answer.version?.rowCount !== rows)
-      throw new Error(`upload: HTTP ${res.status}: ${JSON.stringify(answer)}`);
+    if (res.status !== 201 || res.body.version?.rowCount !== rows)
+      throw new Error(`upload: HTTP ${res.status}: ${JSON.stringify(res.body)}`);
     const after = memoryOf(peso.child.pid!);
     const columns = await gql(
       peso.url,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { openAsBlob, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeGlobalID } from '@pothos/plugin-relay';
@@ -17,6 +17,7 @@ import { compileQuery } from '../src/query/compile';
 import type { QueryInput } from '../src/query/language';
 import { startServer } from '../src/server';
 import { writeFlightsCsv } from './flights';
+import { graphql, percentile, putFile } from './http';
 
 const MIN_ROWS = Number(process.env.BENCH_QUERY_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_QUERY_ROUNDS ?? 30);
@@ -76,23 +77,11 @@ const OUTPUTS = ['band', 'count', 'avg_delay', 'max_distance'] as const;
 
 type Row = Record<string, unknown>;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 /** One GraphQL request over HTTP; throws on errors so a failed setup step is never timed. */
 async function gql(url: string, token: string | null, query: string, variables: unknown = {}) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  const body = await graphql(url, token, query, variables);
   if (body.errors?.length || !body.data)
-    throw new Error(`HTTP ${res.status}: ${JSON.stringify(body).slice(0, 1000)}`);
+    throw new Error(`HTTP ${body.status}: ${JSON.stringify(body).slice(0, 1000)}`);
   return body.data;
 }
 
@@ -207,16 +196,11 @@ export async function benchQuery(): Promise<void> {
       'UploadUrl',
     );
     const uploadStart = performance.now();
-    const uploaded = await fetch(signed.url, {
-      method: 'PUT',
-      body: await openAsBlob(path),
-    });
-    const uploadText = await uploaded.text();
+    const uploaded = await putFile(signed.url, path);
     const uploadMs = performance.now() - uploadStart;
-    if (uploaded.status !== 201)
-      throw new Error(`upload: HTTP ${uploaded.status}: ${uploadText.slice(0, 1000)}`);
-    const version = (JSON.parse(uploadText) as { version: { id: string; rowCount: number } })
-      .version;
+    if (uploaded.status !== 201 || !uploaded.body.version)
+      throw new Error(`upload: HTTP ${uploaded.status}: ${JSON.stringify(uploaded.body)}`);
+    const version = uploaded.body.version;
     if (version.rowCount !== rows)
       throw new Error(`upload stored ${version.rowCount} rows, expected ${rows}`);
 

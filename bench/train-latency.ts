@@ -1,20 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { openDatabase } from '../db/client';
 import { scratchDatabase } from '../db/scratch';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { startPlatform } from '../src/platform';
 import { writeFlightsCsv } from './flights';
+import { graphql, percentile, putFile } from './http';
 
 const REQUESTS = Number(process.env.BENCH_TRAIN_REQUESTS ?? 400);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /**
  * The API's latency while a training run is active versus idle, in the same run: `REQUESTS`
@@ -41,17 +37,8 @@ export async function benchTrainLatency(): Promise<void> {
   });
   const url = `${platform.server.url}/graphql`;
   let token = '';
-  const gql = async (query: string, variables: object = {}) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    return (await res.json()) as { data?: Record<string, any>; errors?: unknown };
-  };
+  const gql = (query: string, variables: object = {}) =>
+    graphql(url, token || null, query, variables);
   const timed = async (n: number) => {
     const samples: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -76,13 +63,8 @@ export async function benchTrainLatency(): Promise<void> {
       'mutation($d: ID!) { createUploadUrl(datasetId: $d, filename: "flights.csv") { ... on UploadUrl { url } } }',
       { d: datasetId },
     );
-    const put = await fetch(signed.data!.createUploadUrl.url, {
-      method: 'PUT',
-      body: Readable.toWeb(createReadStream(path)) as ReadableStream,
-      headers: { 'content-length': String(statSync(path).size) },
-      duplex: 'half',
-    } as RequestInit);
-    if (put.status !== 201) throw new Error(`upload failed: ${await put.text()}`);
+    const put = await putFile(signed.data!.createUploadUrl.url, path);
+    if (put.status !== 201) throw new Error(`upload failed: ${JSON.stringify(put.body)}`);
 
     await timed(50);
     const idle = await timed(REQUESTS);

@@ -8,12 +8,9 @@ import { parseApiKey } from '../src/auth/api-keys';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { startServer } from '../src/server';
+import { percentile } from './http';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function time(rounds: number, fn: () => Promise<unknown>) {
   for (let i = 0; i < Math.min(100, rounds); i++) await fn();

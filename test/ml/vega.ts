@@ -1,12 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { TrainingData } from '../../src/ml/types';
+import { vegaFile } from '../datasets/sources';
 
 function load(name: string): Array<Record<string, unknown>> {
-  const path = fileURLToPath(
-    new URL(`../../node_modules/vega-datasets/data/${name}`, import.meta.url),
-  );
-  return JSON.parse(readFileSync(path, 'utf8'));
+  return JSON.parse(Buffer.from(vegaFile(name)).toString('utf8'));
 }
 
 /** penguins.json: predict Species from island, beak, flipper, body mass and sex. */
