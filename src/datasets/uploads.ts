@@ -173,10 +173,6 @@ export async function uploadState(
     .select({ version: datasetVersions })
     .from(datasetVersions)
     .where(eq(datasetVersions.id, versionId));
-  const [upload] = await ctx.db
-    .select()
-    .from(datasetUploads)
-    .where(and(eq(datasetUploads.id, versionId), eq(datasetUploads.orgId, ctx.viewer.orgId)));
   if (version) {
     // A visible version: its dataset must be in the viewer's org.
     const dataset = await findDataset(ctx, version.version.datasetId).catch(() => null);
@@ -196,7 +192,14 @@ export async function uploadState(
       },
     };
   }
+  // Not loaded (yet): a signed upload or batch prediction under way, or one that failed.
+  const [upload] = await ctx.db
+    .select()
+    .from(datasetUploads)
+    .where(and(eq(datasetUploads.id, versionId), eq(datasetUploads.orgId, ctx.viewer.orgId)));
   if (!upload) return null;
+  // Same visibility as the dataset itself: an API key no policy names sees nothing of it.
+  if (!(await findDataset(ctx, upload.datasetId).catch(() => null))) return null;
   return {
     datasetId: upload.datasetId,
     terminal:

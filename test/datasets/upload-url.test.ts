@@ -279,6 +279,22 @@ describe('createUploadUrl', () => {
     const theirs = await sign(id, 'a.csv', outsider.token);
     expect(theirs.data?.createUploadUrl.__typename).toBe('NotFoundError');
     const mine = await signed(id, 'b.csv');
+    // A key of the same organization that no policy names sees nothing of the upload either.
+    const stranger = await server.gql(
+      'mutation { createApiKey(input: { name: "stranger", role: ADMIN }) { ... on CreateApiKeyPayload { secret } } }',
+      {},
+      owner.token,
+    );
+    const peek = subscribe(server.ws(stranger.data!.createApiKey.secret), FOLLOW, {
+      versionId: mine.versionId,
+    });
+    await peek.done;
+    const peekErrors = [
+      ...peek.events.flatMap((e) => e.errors ?? []),
+      ...(peek.errors.flat() as any[]),
+    ];
+    expect(peekErrors.map((e: any) => e.extensions?.code)).toContain('NOT_FOUND');
+    expect(peek.events.filter((e) => e.data)).toEqual([]);
     const sub = subscribe(server.ws(outsider.token), FOLLOW, { versionId: mine.versionId });
     await sub.done;
     const errors = [...sub.events.flatMap((e) => e.errors ?? []), ...(sub.errors.flat() as any[])];
