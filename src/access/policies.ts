@@ -116,7 +116,11 @@ export async function setDatasetPolicy(
     minGroupSize,
     createdBy: ctx.viewer.userId,
   };
-  const existing = (await listDatasetPolicies(ctx, dataset.id)).find(
+  const current = await ctx.db
+    .select()
+    .from(datasetPolicies)
+    .where(eq(datasetPolicies.datasetId, dataset.id));
+  const existing = current.find(
     (p) =>
       p.principalKind === values.principalKind &&
       p.principalRole === values.principalRole &&

@@ -1,6 +1,8 @@
 import { and, asc, eq, or } from 'drizzle-orm';
 import { asJson } from '../../db/client';
+import { datasets } from '../../db/schema/datasets';
 import { type SavedQuery, type StoredParameter, savedQueries } from '../../db/schema/queries';
+import { datasetVisibleTo } from '../access/gate';
 import { roleAtLeast } from '../auth/roles';
 import type { AuthedContext } from '../context';
 import { findDataset } from '../datasets/service';
@@ -161,26 +163,15 @@ export async function listSavedQueries(
     : eq(savedQueries.visibility, 'ORG');
   const conditions = [eq(savedQueries.orgId, ctx.viewer.orgId), visible!];
   if (datasetId) conditions.push(eq(savedQueries.datasetId, datasetId));
+  // Only those over datasets the caller can see (an API key's are limited by policies).
+  conditions.push(datasetVisibleTo(ctx.viewer));
   const rows = await ctx.db
-    .select()
+    .select({ query: savedQueries })
     .from(savedQueries)
+    .innerJoin(datasets, eq(datasets.id, savedQueries.datasetId))
     .where(and(...conditions))
     .orderBy(asc(savedQueries.name), asc(savedQueries.id));
-  // Only those over datasets the caller can see (an API key's are limited by policies).
-  const out: SavedQuery[] = [];
-  const seen = new Map<string, boolean>();
-  for (const q of rows) {
-    if (!seen.has(q.datasetId))
-      seen.set(
-        q.datasetId,
-        await findDataset(ctx, q.datasetId).then(
-          () => true,
-          () => false,
-        ),
-      );
-    if (seen.get(q.datasetId)) out.push(q);
-  }
-  return out;
+  return rows.map((r) => r.query);
 }
 
 export async function findSavedQuery(ctx: AuthedContext, id: string): Promise<SavedQuery> {
