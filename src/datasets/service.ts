@@ -442,13 +442,14 @@ export async function setColumnSensitivity(
   return dataset;
 }
 
-/** The two versions' columns and sizes, for `diffVersions`; both must belong to the viewer's org. */
+/** The two versions' visible columns and sizes, for `diffVersions`; both must be visible. */
 export async function versionsForDiff(ctx: AuthedContext, baseId: string, targetId: string) {
   const versions = await loadVersions(ctx.db, ctx.viewer, [baseId, targetId]);
   const base = versions.find((v) => v.id === baseId);
   const target = versions.find((v) => v.id === targetId);
   if (!base || !target) throw new NotFoundError('DatasetVersion');
-  const columns = await columnsOf(ctx.db, [baseId, targetId]);
+  // Columns as the viewer may know them: a hidden column is not named by a diff either.
+  const columns = await visibleColumnsOf(ctx, [baseId, targetId]);
   return {
     base: { rowCount: base.rowCount, columns: columns.filter((c) => c.versionId === baseId) },
     target: { rowCount: target.rowCount, columns: columns.filter((c) => c.versionId === targetId) },

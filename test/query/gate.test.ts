@@ -528,3 +528,35 @@ describe('audit log', () => {
     await expect(query(server.database, 'delete from audit_events')).rejects.toThrow(/append-only/);
   });
 });
+
+describe('version metadata', () => {
+  it('a version diff does not name a column hidden from the viewer', async () => {
+    const { datasetId: id, versionId: v1 } = await loadCustomers(server, owner.token, 'diffed');
+    const hide = await server.gql(
+      SET_POLICY,
+      {
+        input: { datasetId: id, role: 'VIEWER', columnRules: [{ column: 'notes', rule: 'HIDE' }] },
+      },
+      owner.token,
+    );
+    expect(hide.data?.setDatasetPolicy.__typename).toBe('DatasetPolicy');
+    const upload = await server.upload(
+      `mutation($d: ID!, $file: File!) { uploadDatasetVersion(datasetId: $d, file: $file) {
+        __typename ... on DatasetVersion { id } } }`,
+      { d: id },
+      { name: 'v2.csv', content: 'id,region\n1,north\n' },
+      owner.token,
+    );
+    const v2 = upload.data!.uploadDatasetVersion.id;
+    const DIFF = `query($v: ID!, $a: ID!) { node(id: $v) { ... on DatasetVersion {
+      diff(against: $a) { removedColumns { name } } } } }`;
+    const removed = async (token: string) =>
+      (await server.gql(DIFF, { v: v2, a: v1 }, token)).data?.node.diff.removedColumns.map(
+        (c: any) => c.name,
+      );
+    expect(await removed(owner.token)).toContain('notes');
+    const seen = await removed(viewer.token);
+    expect(seen).toContain('email');
+    expect(seen).not.toContain('notes');
+  });
+});
