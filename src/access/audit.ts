@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, lt, lte } from 'drizzle-orm';
-import { asJson, query } from '../../db/client';
+import { query } from '../../db/client';
 import { type AuditEvent, auditEvents } from '../../db/schema/access';
 import type { AuthedContext } from '../context';
 import { InputError } from '../errors';
@@ -16,30 +16,17 @@ export interface AuditRecord {
   rowCount: number | null;
 }
 
-/** Appends one event for a gated read by the context's viewer. */
-export async function recordAudit(ctx: AuthedContext, record: AuditRecord): Promise<void> {
-  await ctx.db.insert(auditEvents).values({
-    orgId: ctx.viewer.orgId,
-    action: record.action,
-    viewerKind: ctx.viewer.kind,
-    userId: ctx.viewer.userId,
-    apiKeyId: ctx.viewer.apiKeyId,
-    datasetId: record.datasetId,
-    versionId: record.versionId,
-    columnsRead: record.columnsRead,
-    columnsMasked: record.columnsMasked,
-    filter: asJson(record.filter ?? null),
-    rowCount: record.rowCount,
-    requestId: ctx.requestId,
-  });
-}
-
 /** A run for the caller's query history, written with its audit event. */
 export interface HistoryRecord {
   kind: string;
   input: unknown;
   /** `performance.now()` when the request started. */
   started: number;
+}
+
+/** Appends one event for a gated read by the context's viewer. */
+export function recordAudit(ctx: AuthedContext, record: AuditRecord): Promise<void> {
+  return recordRead(ctx, record, null);
 }
 
 /**
@@ -51,23 +38,30 @@ export async function recordRead(
   record: AuditRecord,
   history: HistoryRecord | null,
 ): Promise<void> {
-  if (!history) return recordAudit(ctx, record);
   const p = new Params();
   const v = ctx.viewer;
-  const auditValues = [
-    p.bind(v.orgId, 'uuid'),
-    p.bind(record.action, 'text'),
-    p.bind(v.kind, 'text'),
-    p.bind(v.userId, 'uuid'),
-    p.bind(v.apiKeyId, 'uuid'),
-    p.bind(record.datasetId, 'uuid'),
-    p.bind(record.versionId, 'uuid'),
-    `array(select jsonb_array_elements_text(${p.bind(JSON.stringify(record.columnsRead), 'jsonb')}))`,
-    `array(select jsonb_array_elements_text(${p.bind(JSON.stringify(record.columnsMasked), 'jsonb')}))`,
-    p.bind(JSON.stringify(asJson(record.filter ?? null)), 'jsonb'),
-    p.bind(record.rowCount === null ? null : String(record.rowCount), 'int'),
-    p.bind(ctx.requestId, 'text'),
-  ];
+  const textArray = (values: string[]) =>
+    `array(select jsonb_array_elements_text(${p.bind(JSON.stringify(values), 'jsonb')}))`;
+  const audit = `insert into audit_events (org_id, action, viewer_kind, user_id, api_key_id,
+      dataset_id, version_id, columns_read, columns_masked, filter, row_count, request_id)
+    values (${[
+      p.bind(v.orgId, 'uuid'),
+      p.bind(record.action, 'text'),
+      p.bind(v.kind, 'text'),
+      p.bind(v.userId, 'uuid'),
+      p.bind(v.apiKeyId, 'uuid'),
+      p.bind(record.datasetId, 'uuid'),
+      p.bind(record.versionId, 'uuid'),
+      textArray(record.columnsRead),
+      textArray(record.columnsMasked),
+      p.bind(JSON.stringify(record.filter ?? null), 'jsonb'),
+      p.bind(record.rowCount === null ? null : String(record.rowCount), 'int'),
+      p.bind(ctx.requestId, 'text'),
+    ].join(', ')})`;
+  if (!history) {
+    await query(ctx.database, audit, p.values);
+    return;
+  }
   const historyValues = [
     p.bind(v.orgId, 'uuid'),
     p.bind(v.userId, 'uuid'),
@@ -75,16 +69,13 @@ export async function recordRead(
     p.bind(record.datasetId, 'uuid'),
     p.bind(record.versionId, 'uuid'),
     p.bind(history.kind, 'text'),
-    p.bind(JSON.stringify(asJson(history.input ?? {})), 'jsonb'),
+    p.bind(JSON.stringify(history.input ?? {}), 'jsonb'),
     p.bind(String(record.rowCount ?? 0), 'int'),
     p.bind(String(Math.round(performance.now() - history.started)), 'int'),
   ];
   await query(
     ctx.database,
-    `with audit as (
-       insert into audit_events (org_id, action, viewer_kind, user_id, api_key_id, dataset_id,
-         version_id, columns_read, columns_masked, filter, row_count, request_id)
-       values (${auditValues.join(', ')}))
+    `with audit as (${audit})
      insert into query_history (org_id, user_id, api_key_id, dataset_id, version_id, kind, query,
        row_count, ms)
      values (${historyValues.join(', ')})`,

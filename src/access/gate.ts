@@ -10,7 +10,6 @@ import {
 } from '../../db/schema/datasets';
 import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
-import type { ColumnType } from '../datasets/infer';
 import { InputError, NotFoundError } from '../errors';
 import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from '../query/compile';
 import type { Page, QueryInput } from '../query/language';
