@@ -48,6 +48,15 @@ const aliasLoader = createContextCache(
     }),
 );
 
+/** Runs of many models (the newest 100 of each) in one statement per request. */
+const runsLoader = createContextCache(
+  (ctx: AuthedContext) =>
+    new DataLoader<string, Run[]>(async (modelIds) => {
+      const runs = await registry.runsOfModels(ctx, modelIds);
+      return modelIds.map((id) => runs.filter((r) => r.modelId === id).slice(0, 100));
+    }),
+);
+
 const TaskEnum = builder.enumType('ModelTask', {
   description: 'What a model predicts.',
   values: {
@@ -239,8 +248,7 @@ ModelRef.implement({
     runs: t.withAuth({ authenticated: true }).field({
       type: [TrainingRunRef],
       description: 'Its runs, newest first (at most 100).',
-      resolve: (m, _args, ctx) =>
-        registry.listRuns(ctx, { modelId: m.id }, {}, { limit: 100, offset: 0 }),
+      resolve: (m, _args, ctx) => runsLoader(ctx).load(m.id),
     }),
   }),
 });

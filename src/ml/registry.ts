@@ -115,6 +115,20 @@ export async function findRun(ctx: AuthedContext, runId: string): Promise<Traini
   return run;
 }
 
+/** Runs of models (already known to be visible), newest first. */
+export async function runsOfModels(
+  ctx: AuthedContext,
+  modelIds: readonly string[],
+): Promise<TrainingRun[]> {
+  return ctx.db
+    .select()
+    .from(trainingRuns)
+    .where(
+      and(inArray(trainingRuns.modelId, [...modelIds]), eq(trainingRuns.orgId, ctx.viewer.orgId)),
+    )
+    .orderBy(desc(trainingRuns.queuedAt), desc(trainingRuns.id));
+}
+
 export interface RunFilter {
   modelId?: string | null;
   datasetId?: string | null;

@@ -227,13 +227,20 @@ describe('registry and predictions', () => {
       `query($m: ID!, $at: DateTime) { model(id: $m) {
         now: versionByAlias(alias: "champion") { id }
         then: versionByAlias(alias: "champion", at: $at) { id }
-        aliasHistory(alias: "champion") { version { id } } } }`,
+        aliasHistory(alias: "champion") { version { id } }
+        runs { id status modelVersion { id aliases } } } }`,
       { m: modelId, at: between },
       owner.token,
     );
     expect(q.data?.model.now.id).toBe(v2);
     expect(q.data?.model.then.id).toBe(v1);
     expect(q.data?.model.aliasHistory.map((h: any) => h.version.id)).toEqual([v2, v1]);
+    // Newest first, each with the aliases its version holds now.
+    expect(q.data?.model.runs.map((r: any) => r.id)).toEqual([
+      second.data!.trainModel.id,
+      first.data!.trainModel.id,
+    ]);
+    expect(q.data?.model.runs.map((r: any) => r.modelVersion.aliases)).toEqual([['champion'], []]);
 
     const sorted = await server.gql(
       `query($m: ID!) { trainingRuns(filter: { modelId: $m }, orderByMetric: accuracy) { metrics { accuracy } } }`,
