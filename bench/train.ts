@@ -5,10 +5,10 @@
  * the first (warm-up) excluded from samples/s.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type BackendPreference, initBackend } from '../src/ml/backend';
-import { createRng } from '../src/ml/random';
-import { train } from '../src/ml/train';
-import type { TrainConfig, TrainingData } from '../src/ml/types';
+import { type BackendPreference, initBackend } from '../src/models/backend';
+import { createRng } from '../src/models/random';
+import { train } from '../src/models/train';
+import type { TrainConfig, TrainingData } from '../src/models/types';
 
 const ROWS = 20_000;
 const FEATURES = 16;

@@ -8,9 +8,9 @@ import { builder } from '../schema/builder';
 import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { listenThenRead, type TrainingEvent } from '../src/events/bus';
-import { startBatchPrediction } from '../src/ml/batch';
-import * as registry from '../src/ml/registry';
-import type { Metrics } from '../src/ml/types';
+import { startBatchPrediction } from '../src/models/batch';
+import * as registry from '../src/models/registry';
+import type { Metrics } from '../src/models/types';
 import { UserRef } from './auth';
 import { DatasetRef, DatasetVersionRef } from './datasets';
 

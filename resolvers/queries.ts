@@ -4,18 +4,10 @@ import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import type { QueryHistoryEntry, SavedQuery as SavedQueryRow } from '../db/schema/queries';
 import { builder } from '../schema/builder';
 import { cursorOf, type GatedResult, gatedQuery, gatedSearch, openGate } from '../src/access/gate';
+import type { Aggregate, Filter, GroupBy, OrderBy, QueryInput } from '../src/access/language';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { type AskResult, askDataset } from '../src/query/ask';
 import { createExport } from '../src/query/export';
-import {
-  AGGREGATE_FUNCTIONS,
-  type Aggregate,
-  type Filter,
-  type GroupBy,
-  type OrderBy,
-  type QueryInput,
-  TIME_BUCKETS,
-} from '../src/query/language';
 import { materializeQuery } from '../src/query/materialize';
 import * as saved from '../src/query/saved';
 import { listHistory } from '../src/query/service';

@@ -11,9 +11,9 @@ import {
 import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { InputError, NotFoundError } from '../errors';
-import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from '../query/compile';
-import type { Page, QueryInput } from '../query/language';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
+import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from './compile';
+import type { Page, QueryInput } from './language';
 import { hashKey } from './mask';
 import { type Access, resolveAccess } from './policy';
 

@@ -7,8 +7,8 @@ import type { Role } from '../auth/roles';
 import type { AuthedContext } from '../context';
 import { findDataset } from '../datasets/service';
 import { InputError, NotFoundError } from '../errors';
-import { coerce, compileFilter } from '../query/compile';
-import type { Filter } from '../query/language';
+import { coerce, compileFilter } from './compile';
+import type { Filter } from './language';
 import { Params } from './mask';
 
 export interface PolicyInput {

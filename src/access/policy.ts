@@ -2,7 +2,7 @@ import type { DatasetPolicy } from '../../db/schema/access';
 import { roleAtLeast } from '../auth/roles';
 import type { Viewer } from '../auth/viewer';
 import type { ColumnType } from '../datasets/infer';
-import type { Filter } from '../query/language';
+import type { Filter } from './language';
 
 export const COLUMN_RULES = ['CLEAR', 'MASK', 'HASH', 'PARTIAL', 'HIDE', 'AGGREGATE_ONLY'] as const;
 /**

@@ -2,9 +2,9 @@
  * Entry of a training child process: receives one `train` message at a time, trains, and
  * reports epochs and the result to its parent. It never touches the database.
  */
-import { initBackend } from '../ml/backend';
-import { train } from '../ml/train';
-import { FeatureError } from '../ml/types';
+import { initBackend } from '../models/backend';
+import { train } from '../models/train';
+import { FeatureError } from '../models/types';
 import type { FromChild, ToChild } from './protocol';
 
 let cancelled = false;

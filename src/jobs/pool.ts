@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log';
-import type { EpochEvent, TrainConfig, TrainingData, TrainOutput } from '../ml/types';
+import type { EpochEvent, TrainConfig, TrainingData, TrainOutput } from '../models/types';
 import type { FromChild, ToChild } from './protocol';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));

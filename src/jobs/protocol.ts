@@ -1,4 +1,4 @@
-import type { EpochEvent, TrainConfig, TrainingData, TrainOutput } from '../ml/types';
+import type { EpochEvent, TrainConfig, TrainingData, TrainOutput } from '../models/types';
 
 /**
  * Messages between a supervisor and its training child process. The same protocol serves the

@@ -1,7 +1,7 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import { trainingRuns } from '../../db/schema/models';
 import type { ContextDeps } from '../context';
-import { publishRun } from '../ml/registry';
+import { publishRun } from '../models/registry';
 
 /**
  * Marks FAILED every RUNNING run whose worker stopped writing heartbeats for `timeoutSeconds`

@@ -4,8 +4,8 @@ import { gatedStream, openGate } from '../access/gate';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, type ContextDeps, contextFor } from '../context';
 import { PesoError } from '../errors';
-import { publishRun } from '../ml/registry';
-import type { FeatureType, TrainConfig, TrainingData } from '../ml/types';
+import { publishRun } from '../models/registry';
+import type { FeatureType, TrainConfig, TrainingData } from '../models/types';
 import { TrainingFailure, type TrainingPool } from './pool';
 
 /** How often a running run's heartbeat is written. */

@@ -9,7 +9,7 @@ import { openDatabase } from '../../db/client';
 import { ConfigError, loadConfig } from '../config';
 import { createEventBus } from '../events/bus';
 import { createLogger } from '../log';
-import { initBackend } from '../ml/backend';
+import { initBackend } from '../models/backend';
 import { startJobQueue } from './queue';
 import { startTrainingWorkers } from './workers';
 

@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import { type GatedResult, gatedQuery, openGate } from '../access/gate';
+import {
+  AGGREGATE_FUNCTIONS,
+  type Filter,
+  type QueryInput,
+  TIME_BUCKETS,
+} from '../access/language';
 import type { AuthedContext } from '../context';
 import { InputError } from '../errors';
 import { completeStructured, LlmOutputError } from '../llm/client';
-import { AGGREGATE_FUNCTIONS, type Filter, type QueryInput, TIME_BUCKETS } from './language';
 
 /**
  * What the model must answer: a query in Peso's own language (a conjunction of conditions,

@@ -1,13 +1,13 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { OutputColumn } from '../access/compile';
 import { gatedStream, openGate, planAll } from '../access/gate';
+import { type QueryInput, queryInputSchema } from '../access/language';
 import { signUrlToken, verifyUrlToken } from '../auth/signed-urls';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, type ContextDeps, contextFor } from '../context';
 import { NotFoundError } from '../errors';
 import { allowOnly, requestIdOf, sendError, tokenOf } from '../http/respond';
-import type { OutputColumn } from './compile';
-import { type QueryInput, queryInputSchema } from './language';
 
 export const EXPORT_PATH = '/exports/';
 const AUDIENCE = 'peso-export';

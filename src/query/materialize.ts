@@ -4,12 +4,12 @@ import { isUniqueViolation } from '../../db/client';
 import { type DatasetVersion, datasetVersions } from '../../db/schema/datasets';
 import { recordAudit } from '../access/audit';
 import { openGate, planAll } from '../access/gate';
+import type { QueryInput } from '../access/language';
 import type { AuthedContext } from '../context';
 import { pgTypeFor } from '../datasets/infer';
 import { analyzeLater, findDataset } from '../datasets/service';
 import { withLoadTransaction } from '../datasets/storage';
 import { ConflictError, InputError } from '../errors';
-import type { QueryInput } from './language';
 
 /**
  * Writes a query's result (rows or groups, through the gate) as a new immutable version of a

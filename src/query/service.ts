@@ -1,7 +1,5 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
-import { asJson } from '../../db/client';
 import { type QueryHistoryEntry, queryHistory } from '../../db/schema/queries';
-import type { Gate } from '../access/gate';
 import type { AuthedContext } from '../context';
 
 /** The caller's own runs, newest first; `before` pages on by time. */

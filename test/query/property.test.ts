@@ -3,15 +3,15 @@ import fc, { type Arbitrary } from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase, query } from '../../db/client';
 import { scratchDatabase } from '../../db/scratch';
+import { compileQuery } from '../../src/access/compile';
 import { shape } from '../../src/access/gate';
+import type { Filter, QueryInput } from '../../src/access/language';
 import { hashKey, hashValue, MASKED } from '../../src/access/mask';
 import type { Access, ColumnRule, GateColumn } from '../../src/access/policy';
 import type { Viewer } from '../../src/auth/viewer';
 import { loadConfig } from '../../src/config';
 import type { ColumnType } from '../../src/datasets/infer';
 import { ForbiddenError, InputError } from '../../src/errors';
-import { compileQuery } from '../../src/query/compile';
-import type { Filter, QueryInput } from '../../src/query/language';
 
 /*
  * The access gate's compiled SQL, run on a real database, against a model of the same query

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors';
-import { initBackend } from '../../src/ml/backend';
-import { predict, train } from '../../src/ml/train';
-import { type EpochEvent, FeatureError, type TrainConfig } from '../../src/ml/types';
+import { initBackend } from '../../src/models/backend';
+import { predict, train } from '../../src/models/train';
+import { type EpochEvent, FeatureError, type TrainConfig } from '../../src/models/types';
 import { penguins } from './vega';
 
 const data = penguins();

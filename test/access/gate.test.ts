@@ -9,7 +9,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server';
-import { customers, loadCustomers, QUERY, SEARCH, SET_POLICY } from './fixtures';
+import { customers, loadCustomers, QUERY, SEARCH, SET_POLICY } from '../query/fixtures';
 
 let server: TestServer;
 let owner: Awaited<ReturnType<typeof signUpOwner>>;

@@ -1,4 +1,4 @@
-import type { TrainingData } from '../../src/ml/types';
+import type { TrainingData } from '../../src/models/types';
 import { vegaFile } from '../datasets/sources';
 
 function load(name: string): Array<Record<string, unknown>> {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { classificationMetrics, regressionMetrics } from '../../src/ml/metrics';
-import { predict, splitRows, train } from '../../src/ml/train';
-import type { EpochEvent, ModelArtifact, TrainingData, TrainOutput } from '../../src/ml/types';
+import { classificationMetrics, regressionMetrics } from '../../src/models/metrics';
+import { predict, splitRows, train } from '../../src/models/train';
+import type { EpochEvent, ModelArtifact, TrainingData, TrainOutput } from '../../src/models/types';
 import { cars, penguins } from './vega';
 
 const SEED = 42;

@@ -1,8 +1,8 @@
 import * as ss from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors';
-import { MAX_CATEGORIES, Preprocessor } from '../../src/ml/preprocess';
-import { FeatureError, type FeatureSpec } from '../../src/ml/types';
+import { MAX_CATEGORIES, Preprocessor } from '../../src/models/preprocess';
+import { FeatureError, type FeatureSpec } from '../../src/models/types';
 
 const features: FeatureSpec[] = [
   { name: 'x', type: 'FLOAT' },

@@ -1,6 +1,6 @@
 import * as ss from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
-import { classificationMetrics, regressionMetrics, rocAuc } from '../../src/ml/metrics';
+import { classificationMetrics, regressionMetrics, rocAuc } from '../../src/models/metrics';
 
 /** AUC by brute force over all (positive, negative) pairs, a tie counting half. */
 function pairwiseAuc(positive: boolean[], scores: number[]): number {

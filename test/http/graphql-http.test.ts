@@ -1,6 +1,6 @@
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './helpers/server';
+import { startTestServer, type TestServer } from '../helpers/server';
 
 /**
  * GraphQL-over-HTTP conformance: every audit of `graphql-http` runs against the real server.

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/ml/backend';
-import { predict, train } from '../../src/ml/train';
+import { initBackend } from '../../src/models/backend';
+import { predict, train } from '../../src/models/train';
 import { penguins } from './vega';
 
 // tfjs has one active backend per process, so these run in order in their own file.
