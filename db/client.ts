@@ -8,7 +8,11 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import type { DatabaseTarget } from '../src/config';
+
+/** Where the data lives: embedded PGlite (in memory when `dataDir` is null) or PostgreSQL. */
+export type DatabaseTarget =
+  | { kind: 'pglite'; dataDir: string | null }
+  | { kind: 'postgres'; url: string };
 
 /** The drizzle handle both drivers share. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;

@@ -17,13 +17,9 @@ import { createdAt, id } from './common';
 import { datasets, datasetVersions } from './datasets';
 
 export const taskEnum = pgEnum('model_task', ['CLASSIFICATION', 'REGRESSION']);
-export const runStatusEnum = pgEnum('run_status', [
-  'QUEUED',
-  'RUNNING',
-  'SUCCEEDED',
-  'FAILED',
-  'CANCELLED',
-]);
+export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const runStatusEnum = pgEnum('run_status', RUN_STATUSES);
 
 /** A named prediction target over a dataset; its versions come from successful runs. */
 export const models = pgTable(
