@@ -1,8 +1,9 @@
 /** Query.viewer · Query.apiKeys · Query.members · Mutation.signUp · Mutation.login · Mutation.createApiKey · Mutation.revokeApiKey · Mutation.inviteMember · Mutation.setMemberRole · Mutation.setMemberAttributes · Mutation.removeMember · Subscription.heartbeat */
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
+import type { Role } from '../db/schema/auth';
 import { builder } from '../schema/builder';
-import type { ROLES } from '../src/auth/roles';
+import { roleAtLeast } from '../src/auth/roles';
 import * as auth from '../src/auth/service';
 import type { Viewer } from '../src/auth/viewer';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
@@ -14,7 +15,7 @@ export const RoleEnum = builder.enumType('Role', {
     ADMIN: { description: 'Manage members, API keys, policies and datasets.' },
     ANALYST: { description: 'Query data, train models, save queries.' },
     VIEWER: { description: 'Read data the policies allow.' },
-  } as const,
+  } as const satisfies Record<Role, { description: string }>,
 });
 
 export const ViewerKindEnum = builder.enumType('ViewerKind', {
@@ -82,7 +83,7 @@ export const ApiKeyRef = builder.loadableNode('ApiKey', {
   description: 'A credential for a partner integration. Its secret is shown only when created.',
   id: { resolve: (k: auth.ApiKey) => k.id },
   load: async (ids: string[], ctx) =>
-    ctx.viewer && ['OWNER', 'ADMIN'].includes(ctx.viewer.role)
+    ctx.viewer && roleAtLeast(ctx.viewer.role, 'ADMIN')
       ? auth.loadApiKeys(ctx.db, ctx.viewer.orgId, ids)
       : [],
   sort: (k) => k.id,
@@ -380,7 +381,7 @@ builder.mutationFields((t) => ({
 }));
 
 const Heartbeat = builder
-  .objectRef<{ at: Date; role: (typeof ROLES)[number] }>('Heartbeat')
+  .objectRef<{ at: Date; role: Role }>('Heartbeat')
   .implement({
     description: 'A liveness tick.',
     fields: (t) => ({
@@ -405,7 +406,7 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
-async function* ticks(intervalSeconds: number, role: (typeof ROLES)[number]) {
+async function* ticks(intervalSeconds: number, role: Role) {
   while (true) {
     yield { at: new Date(), role };
     await new Promise((resolve) => setTimeout(resolve, intervalSeconds * 1000));

@@ -7,7 +7,8 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
-import { type Role, roleAtLeast } from '../src/auth/roles';
+import type { Role } from '../db/schema/auth';
+import { roleAtLeast } from '../src/auth/roles';
 import type { AppContext, AuthedContext } from '../src/context';
 
 /** Types the builder is parameterized with; resolvers import them from here. */

@@ -9,9 +9,11 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { ROLES } from '../../src/auth/roles';
 import { createdAt, id, updatedAt } from './common';
 
+/** Roles in an organization, most powerful first. */
+export const ROLES = ['OWNER', 'ADMIN', 'ANALYST', 'VIEWER'] as const;
+export type Role = (typeof ROLES)[number];
 export const roleEnum = pgEnum('role', ROLES);
 
 export const organizations = pgTable('organizations', {

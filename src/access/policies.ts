@@ -1,11 +1,10 @@
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { asJson, isUniqueViolation } from '../../db/client';
 import { type DatasetPolicy, datasetPolicies, type StoredColumnRule } from '../../db/schema/access';
-import { apiKeys, memberships } from '../../db/schema/auth';
+import { apiKeys, memberships, type Role } from '../../db/schema/auth';
 import { datasetColumns, datasetVersions } from '../../db/schema/datasets';
-import type { Role } from '../auth/roles';
 import type { AuthedContext } from '../context';
-import { findDataset } from '../datasets/service';
+import { findDataset } from './visibility';
 import { InputError, NotFoundError } from '../errors';
 import { coerce, compileFilter } from './compile';
 import type { Filter } from './language';

@@ -1,5 +1,4 @@
-export const ROLES = ['OWNER', 'ADMIN', 'ANALYST', 'VIEWER'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../../db/schema/auth';
 
 const RANK: Record<Role, number> = { OWNER: 4, ADMIN: 3, ANALYST: 2, VIEWER: 1 };
 

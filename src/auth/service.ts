@@ -8,6 +8,7 @@ import {
   memberships,
   type Organization,
   organizations,
+  type Role,
   type User,
   users,
 } from '../../db/schema/auth';
@@ -21,7 +22,7 @@ import {
 } from '../errors';
 import { generateApiKey } from './api-keys';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords';
-import { type Role, roleAtLeast } from './roles';
+import { roleAtLeast } from './roles';
 import { signToken } from './tokens';
 
 export interface SessionResult {
@@ -336,5 +337,5 @@ export type PublicUser = Pick<User, 'id' | 'email' | 'name' | 'createdAt'>;
 export type { ApiKey, Membership, Organization };
 
 function article(role: Role): string {
-  return role === 'OWNER' || role === 'ADMIN' || role === 'ANALYST' ? 'An' : 'A';
+  return /^[AEIOU]/.test(role) ? 'An' : 'A';
 }

@@ -1,9 +1,8 @@
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { apiKeys, memberships } from '../../db/schema/auth';
+import { apiKeys, memberships, type Role } from '../../db/schema/auth';
 import { UnauthenticatedError } from '../errors';
 import { isApiKeyFormat, parseApiKey, secretMatches } from './api-keys';
-import type { Role } from './roles';
 import { verifyToken } from './tokens';
 
 /** Who is calling: a member signed in with a JWT, or a partner's API key. Always within one org. */
