@@ -1,6 +1,5 @@
 import {
   bigserial,
-  boolean,
   index,
   integer,
   jsonb,
@@ -13,13 +12,10 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { apiKeys, memberships, organizations, users } from './auth';
-import { createdAt, id } from './common';
+import { createdAt, id, runState } from './common';
 import { datasets, datasetVersions } from './datasets';
 
 export const taskEnum = pgEnum('model_task', ['CLASSIFICATION', 'REGRESSION']);
-export const RUN_STATUSES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export const runStatusEnum = pgEnum('run_status', RUN_STATUSES);
 
 /** A named prediction target over a dataset; its versions come from successful runs. */
 export const models = pgTable(
@@ -47,7 +43,7 @@ export const models = pgTable(
 );
 export type Model = typeof models.$inferSelect;
 
-/** One training attempt: queued, run by a worker, with its per-epoch history and outcome. */
+/** One training run: queued, run by a worker, with its per-epoch history and outcome. */
 export const trainingRuns = pgTable(
   'training_runs',
   {
@@ -61,7 +57,7 @@ export const trainingRuns = pgTable(
     datasetVersionId: uuid('dataset_version_id')
       .notNull()
       .references(() => datasetVersions.id, { onDelete: 'cascade' }),
-    status: runStatusEnum('status').notNull().default('QUEUED'),
+    ...runState(),
     /** Algorithm, hyperparameters, trials, validation split as requested. */
     config: jsonb('config').$type<Record<string, unknown>>().notNull(),
     seed: integer('seed').notNull(),
@@ -71,18 +67,11 @@ export const trainingRuns = pgTable(
     algorithm: text('algorithm'),
     backend: text('backend'),
     device: text('device'),
-    worker: text('worker'),
     epochsDone: integer('epochs_done').notNull().default(0),
+    /** Epochs of the candidate last reported (misleading across candidates: see step/totalSteps). */
     totalEpochs: integer('total_epochs'),
     history: jsonb('history').$type<unknown[]>().notNull().default([]),
     metrics: jsonb('metrics').$type<Record<string, unknown>>(),
-    error: text('error'),
-    cancelRequested: boolean('cancel_requested').notNull().default(false),
-    attempt: integer('attempt').notNull().default(0),
-    queuedAt: createdAt(),
-    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
-    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
-    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true, mode: 'date' }),
     modelVersionId: uuid('model_version_id'),
   },
   (t) => [
@@ -95,6 +84,44 @@ export const trainingRuns = pgTable(
   ],
 );
 export type TrainingRun = typeof trainingRuns.$inferSelect;
+
+/**
+ * One batch prediction: a model version applied to every row of a dataset version the caller may
+ * read, written as version 1 (`versionId`, promised when queued) of a new dataset.
+ */
+export const predictionRuns = pgTable(
+  'prediction_runs',
+  {
+    id: id(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    modelVersionId: uuid('model_version_id')
+      .notNull()
+      .references(() => modelVersions.id, { onDelete: 'cascade' }),
+    sourceVersionId: uuid('source_version_id')
+      .notNull()
+      .references(() => datasetVersions.id, { onDelete: 'cascade' }),
+    /** The dataset receiving the predictions; null once a failed run has removed it. */
+    datasetId: uuid('dataset_id').references(() => datasets.id, { onDelete: 'set null' }),
+    /** Id of the version to be written, followed by `datasetIngestion(versionId:)`. */
+    versionId: uuid('version_id').notNull().unique(),
+    /** Who started it: the run reads the rows through the gate as this caller. */
+    membershipId: uuid('membership_id').references(() => memberships.id, { onDelete: 'set null' }),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
+    ...runState(),
+  },
+  (t) => [
+    index('prediction_runs_org_idx').on(t.orgId),
+    index('prediction_runs_model_version_idx').on(t.modelVersionId),
+    index('prediction_runs_source_version_idx').on(t.sourceVersionId),
+    index('prediction_runs_dataset_idx').on(t.datasetId),
+    index('prediction_runs_status_idx').on(t.status, t.heartbeatAt),
+    index('prediction_runs_membership_idx').on(t.membershipId),
+    index('prediction_runs_api_key_idx').on(t.apiKeyId),
+  ],
+);
+export type PredictionRun = typeof predictionRuns.$inferSelect;
 
 /** A trained model from a successful run: its artifact (pipeline and weights) and metrics. */
 export const modelVersions = pgTable(
