@@ -1,11 +1,12 @@
 /** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion · Mutation.createUploadUrl · Mutation.updateDataset · Mutation.deleteDataset · Mutation.setColumnSensitivity · Subscription.datasetIngestion */
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
+import type { ColumnType, Sensitivity } from '../db/schema/datasets';
 import { builder } from '../schema/builder';
 import type { COLUMN_RULES, ColumnRule } from '../src/access/policy';
+import * as visibility from '../src/access/visibility';
 import type { AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
-import type { COLUMN_TYPES } from '../src/datasets/infer';
 import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
 import * as uploads from '../src/datasets/uploads';
@@ -24,7 +25,7 @@ export const ColumnTypeEnum = builder.enumType('ColumnType', {
     TIMESTAMP: { description: 'Instants, ISO 8601 in UTC.' },
     STRING: { description: 'Free text.' },
     CATEGORY: { description: 'Text with few distinct values (labels, codes).' },
-  } as const satisfies Record<(typeof COLUMN_TYPES)[number], { description: string }>,
+  } as const satisfies Record<ColumnType, { description: string }>,
 });
 
 const SensitivityEnum = builder.enumType('Sensitivity', {
@@ -33,7 +34,7 @@ const SensitivityEnum = builder.enumType('Sensitivity', {
     NONE: { description: 'Not sensitive.' },
     PII: { description: 'Personal data: masked for roles below ADMIN by default.' },
     SECRET: { description: 'Never shown in clear below ADMIN.' },
-  } as const,
+  } as const satisfies Record<Sensitivity, { description: string }>,
 });
 
 export const ColumnRuleEnum = builder.enumType('ColumnRule', {
@@ -144,7 +145,8 @@ const VersionDiff = builder
 export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
   description: 'An immutable, fully loaded version of a dataset.',
   id: { resolve: (v: ds.DatasetVersion) => v.id },
-  load: async (ids: string[], ctx) => (ctx.viewer ? ds.loadVersions(ctx.db, ctx.viewer, ids) : []),
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? visibility.loadVersions(ctx.db, ctx.viewer, ids) : [],
   sort: (v) => v.id,
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Version number, from 1.' }),
@@ -176,7 +178,7 @@ export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
       type: ColumnRef,
       description:
         'Columns in file order, as you may see them: a column a policy hides from you is left out.',
-      load: (ids: string[], ctx) => ds.visibleColumnsOf(ctx, ids),
+      load: (ids: string[], ctx) => visibility.visibleColumnsOf(ctx, ids),
       group: (column) => column.versionId,
       resolve: (v) => v.id,
     }),
@@ -186,7 +188,8 @@ export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
 export const DatasetRef = builder.loadableNode('Dataset', {
   description: 'A named table of data with immutable versions.',
   id: { resolve: (d: ds.Dataset) => d.id },
-  load: async (ids: string[], ctx) => (ctx.viewer ? ds.loadDatasets(ctx.db, ctx.viewer, ids) : []),
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? visibility.loadDatasets(ctx.db, ctx.viewer, ids) : [],
   sort: (d) => d.id,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name within the organization.' }),
@@ -468,7 +471,7 @@ builder.subscriptionFields((t) => ({
       if ((datasetId == null) === (versionId == null))
         throw new InputError('Give exactly one of datasetId and versionId.', 'datasetId');
       if (datasetId) {
-        const dataset = await ds.findDataset(ctx, datasetId.id);
+        const dataset = await visibility.findDataset(ctx, datasetId.id);
         return ctx.events.subscribe(`datasetIngestion:${dataset.id}`);
       }
       return followUpload(ctx, versionId!.id);

@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, asc, desc, eq } from 'drizzle-orm';
 import { query } from '../../db/client';
 import { datasetPolicies } from '../../db/schema/access';
 import {
@@ -8,8 +9,8 @@ import {
   datasets,
   datasetVersions,
 } from '../../db/schema/datasets';
-import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
+import { assertTable, type VersionTarget, writeVersion } from '../datasets/writer';
 import { InputError, NotFoundError } from '../errors';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
 import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from './compile';
@@ -27,16 +28,6 @@ export interface Gate {
   dataset: Dataset;
   version: DatasetVersion;
   access: Access;
-}
-
-/** Condition on `datasets` for the ones a viewer can see: its org's, and for an API key only those a policy names it in. */
-export function datasetVisibleTo(viewer: Viewer): SQL {
-  const inOrg = eq(datasets.orgId, viewer.orgId);
-  if (viewer.kind !== 'API_KEY') return inOrg;
-  return and(
-    inOrg,
-    sql`exists (select 1 from ${datasetPolicies} p where p.dataset_id = ${datasets.id} and p.principal_kind = 'API_KEY' and p.principal_api_key_id = ${viewer.apiKeyId})`,
-  )!;
 }
 
 /**
@@ -78,11 +69,6 @@ export async function openGate(
   if (!version) throw new NotFoundError('DatasetVersion');
   assertTable(version.tableName);
   return { dataset, version, access };
-}
-
-function assertTable(table: string): void {
-  // Table names come from the database, but they reach SQL as text: check their shape anyway.
-  if (!/^dsv_[0-9a-f]{32}$/.test(table)) throw new Error(`unexpected storage table ${table}`);
 }
 
 export interface GatedResult {
@@ -245,6 +231,49 @@ export async function gatedStream(
     });
   }
   return { rows: delivered, columns: plan.columns };
+}
+
+/**
+ * Writes every row (or group) a query matches, exactly as the viewer sees it, as a new version
+ * of `target`: masked columns are stored masked, so nothing the viewer could not read enters the
+ * copy, and a column keeps its source's sensitivity only where it is the source column itself.
+ */
+export async function gatedWrite(
+  ctx: AuthedContext,
+  gate: Gate,
+  input: QueryInput,
+  target: VersionTarget,
+): Promise<DatasetVersion> {
+  const plan = planAll(ctx, gate, input);
+  const sources = new Map(gate.access.columns.map((c) => [c.name, c]));
+  let rowCount = 0;
+  try {
+    const version = await writeVersion(ctx, { target }, async (sink) => {
+      await sink.create(plan.columns);
+      await sink.insertFrom(plan.sql, plan.params);
+      return {
+        columns: plan.columns.map((c) => ({
+          sensitivity: (c.rule ? sources.get(c.name)?.sensitivity : undefined) ?? 'NONE',
+        })),
+        checksum: createHash('sha256')
+          .update(JSON.stringify([gate.version.id, input]))
+          .digest('hex'),
+        source: `QUERY: ${gate.dataset.name} v${gate.version.number}`,
+      };
+    });
+    rowCount = version.rowCount;
+    return version;
+  } finally {
+    await recordAudit(ctx, {
+      action: 'MATERIALIZE',
+      datasetId: gate.dataset.id,
+      versionId: gate.version.id,
+      columnsRead: plan.columnsRead,
+      columnsMasked: plan.columnsMasked,
+      filter: input.where ?? null,
+      rowCount,
+    });
+  }
 }
 
 /** The cursor of each row of a result, by position. */

@@ -4,11 +4,11 @@ import { type DatasetPolicy, datasetPolicies, type StoredColumnRule } from '../.
 import { apiKeys, memberships, type Role } from '../../db/schema/auth';
 import { datasetColumns, datasetVersions } from '../../db/schema/datasets';
 import type { AuthedContext } from '../context';
-import { findDataset } from './visibility';
 import { InputError, NotFoundError } from '../errors';
 import { coerce, compileFilter } from './compile';
 import type { Filter } from './language';
 import { Params } from './mask';
+import { findDataset } from './visibility';
 
 export interface PolicyInput {
   datasetId: string;

@@ -1,8 +1,9 @@
 import type { DatasetPolicy } from '../../db/schema/access';
+import type { ColumnType, Sensitivity } from '../../db/schema/datasets';
 import { roleAtLeast } from '../auth/roles';
 import type { Viewer } from '../auth/viewer';
-import type { ColumnType } from '../datasets/infer';
 import type { Filter } from './language';
+import { visibleUnder } from './visibility';
 
 export const COLUMN_RULES = ['CLEAR', 'MASK', 'HASH', 'PARTIAL', 'HIDE', 'AGGREGATE_ONLY'] as const;
 /**
@@ -11,8 +12,6 @@ export const COLUMN_RULES = ['CLEAR', 'MASK', 'HASH', 'PARTIAL', 'HIDE', 'AGGREG
  * `j***@example.com` or `***1234`; HIDE not at all; AGGREGATE_ONLY only inside aggregates.
  */
 export type ColumnRule = (typeof COLUMN_RULES)[number];
-
-export type Sensitivity = 'NONE' | 'PII' | 'SECRET';
 
 export interface GateColumn {
   name: string;
@@ -73,7 +72,7 @@ export function resolveAccess(
   policies: readonly DatasetPolicy[],
 ): Access | null {
   const policy = applicablePolicy(policies, viewer);
-  if (!policy && viewer.kind === 'API_KEY') return null;
+  if (!visibleUnder(viewer, policy)) return null;
   const rules = new Map((policy?.columnRules ?? []).map((r) => [r.column, r.rule]));
   return {
     mode: policy?.access ?? 'ROWS',

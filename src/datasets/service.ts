@@ -1,27 +1,31 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import { type Db, isUniqueViolation, query } from '../../db/client';
-import { datasetPolicies } from '../../db/schema/access';
+import { type Db, isUniqueViolation } from '../../db/client';
 import {
+  type ColumnType,
   type Dataset,
   type DatasetColumn,
   type DatasetVersion,
   datasetColumns,
   datasets,
   datasetVersions,
+  type Sensitivity,
 } from '../../db/schema/datasets';
-import { datasetVisibleTo } from '../access/gate';
-import { type ColumnRule, resolveAccess } from '../access/policy';
-import type { Viewer } from '../auth/viewer';
+import {
+  datasetVisibleTo,
+  findDataset,
+  loadVersions,
+  visibleColumnsOf,
+} from '../access/visibility';
 import type { AppContext, AuthedContext } from '../context';
 import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
 import type { IngestionEvent } from '../events/bus';
-import { type ColumnType, createConverter, createInferrer, pgTypeFor } from './infer';
+import { createConverter } from './copy';
+import { createInferrer } from './infer';
 import { type FileFormat, parseFile, type RawRow } from './parse';
 import { createPiiDetector } from './pii';
 import { withLoadTransaction } from './storage';
-
-export type Sensitivity = 'NONE' | 'PII' | 'SECRET';
+import { assertTable, insertDataset, writeVersion } from './writer';
 
 export interface UploadOptions {
   format?: FileFormat | null;
@@ -40,43 +44,22 @@ export async function createDataset(
   ctx: AuthedContext,
   input: { name: string; description?: string | null; tags?: string[] | null },
 ): Promise<Dataset> {
+  let id = '';
   try {
-    return await ctx.db.transaction(async (tx) => {
-      const [dataset] = await tx
-        .insert(datasets)
-        .values({
-          orgId: ctx.viewer.orgId,
-          name: input.name,
-          description: input.description ?? '',
-          tags: input.tags ?? [],
-          createdBy: ctx.viewer.userId,
-        })
-        .returning();
-      // API keys see only datasets a policy names: a key that creates one may use it.
-      if (ctx.viewer.kind === 'API_KEY') {
-        await tx.insert(datasetPolicies).values({
-          datasetId: dataset!.id,
-          orgId: ctx.viewer.orgId,
-          principalKind: 'API_KEY',
-          principalApiKeyId: ctx.viewer.apiKeyId,
-        });
-      }
-      return dataset!;
+    await withLoadTransaction(ctx.database, async (tx) => {
+      id = await insertDataset(tx, ctx.viewer, {
+        name: input.name,
+        description: input.description ?? '',
+        tags: input.tags ?? [],
+      });
     });
   } catch (error) {
     if (isUniqueViolation(error))
       throw new ConflictError(`A dataset named "${input.name}" exists.`);
     throw error;
   }
-}
-
-export async function findDataset(ctx: AuthedContext, datasetId: string): Promise<Dataset> {
-  const [dataset] = await ctx.db
-    .select()
-    .from(datasets)
-    .where(and(eq(datasets.id, datasetId), datasetVisibleTo(ctx.viewer)));
-  if (!dataset) throw new NotFoundError('Dataset');
-  return dataset;
+  const [dataset] = await ctx.db.select().from(datasets).where(eq(datasets.id, id));
+  return dataset!;
 }
 
 /** The format named by the caller, else guessed from the file name; CSV by default. */
@@ -199,83 +182,36 @@ async function loadVersion(
       .map((c) => c.name),
   );
   const converter = createConverter(sampled, { hideValuesFor: hidden });
-  const table = `dsv_${versionId.replaceAll('-', '')}`;
 
-  await withLoadTransaction(ctx.database, async (tx) => {
-    await tx.exec('select id from datasets where id = $1 for update', [dataset.id]);
-    const [latest] = await tx.exec(
-      'select coalesce(max(number), 0)::int as n from dataset_versions where dataset_id = $1',
-      [dataset.id],
-    );
-    const number = Number(latest?.n ?? 0) + 1;
-    const columnsSql = sampled.map((c, i) => `c${i} ${pgTypeFor(c.type)}`).join(', ');
-    await tx.exec(`create table ${table} (${columnsSql})`);
-    for (const batch of sample) await tx.copy(table, converter.convertBatch(batch));
+  return writeVersion(ctx, { versionId, target: { datasetId: dataset.id } }, async (sink) => {
+    await sink.create(sampled);
+    for (const batch of sample) await sink.copy(converter.convertBatch(batch));
     onProgress(parsed.stats());
     if (!exhausted) {
       for (let next = await rows.next(); !next.done; next = await rows.next()) {
-        await tx.copy(table, converter.observeAndConvert(next.value, inferrer));
+        await sink.copy(converter.observeAndConvert(next.value, inferrer));
         onProgress(parsed.stats());
       }
     }
-    await tx.endCopy();
     const final = inferrer.finish();
     const kinds = pii.finish(final);
     const stats = parsed.stats();
-    const [version] = await tx.exec(
-      `insert into dataset_versions
-         (id, dataset_id, number, row_count, byte_size, checksum, source, table_name, created_by)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
-      [
-        versionId,
-        dataset.id,
-        number,
-        stats.rows,
-        stats.bytes,
-        hash.digest('hex'),
-        `${format}: ${input.filename}`.slice(0, 300),
-        table,
-        ctx.viewer.userId,
-      ],
-    );
-    for (const [i, column] of final.entries()) {
-      const kind = kinds[i]?.kind ?? null;
-      await tx.exec(
-        `insert into dataset_columns
-           (version_id, position, name, type, nullable, sensitivity, pii_kind, distinct_estimate)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          version!.id,
-          i,
-          column.name,
-          column.type,
-          column.nullable,
-          sensitivityOverride.get(column.name) ?? (kind ? 'PII' : 'NONE'),
-          kind,
-          column.distinctEstimate,
-        ],
-      );
-    }
-    await tx.exec('update datasets set updated_at = now() where id = $1', [dataset.id]);
-    ctx.log.info({ datasetId: dataset.id, versionId, rows: stats.rows }, 'dataset version loaded');
+    return {
+      columns: final.map((column, i) => {
+        const kind = kinds[i]?.kind ?? null;
+        return {
+          nullable: column.nullable,
+          distinctEstimate: column.distinctEstimate,
+          sensitivity: sensitivityOverride.get(column.name) ?? (kind ? 'PII' : 'NONE'),
+          piiKind: kind,
+        };
+      }),
+      rowCount: stats.rows,
+      byteSize: stats.bytes,
+      checksum: hash.digest('hex'),
+      source: `${format}: ${input.filename}`,
+    };
   });
-  analyzeLater(ctx, table);
-  // Read back outside the transaction: PGlite has one connection, and the transaction holds it.
-  const [loaded] = await ctx.db
-    .select()
-    .from(datasetVersions)
-    .where(eq(datasetVersions.id, versionId));
-  return loaded!;
-}
-
-/**
- * Gathers planner statistics for a new version table after it is committed, without holding up
- * the answer: the first queries get good plans (PGlite has no autovacuum to do it).
- */
-export function analyzeLater(ctx: AuthedContext, table: string): void {
-  query(ctx.database, `analyze ${table}`).catch((error: unknown) =>
-    ctx.log.warn({ err: error, table }, 'could not analyze a new version table'),
-  );
 }
 
 export async function listDatasets(ctx: AuthedContext, page: { limit: number; offset: number }) {
@@ -286,23 +222,6 @@ export async function listDatasets(ctx: AuthedContext, page: { limit: number; of
     .orderBy(asc(datasets.name), asc(datasets.id))
     .limit(page.limit)
     .offset(page.offset);
-}
-
-export async function loadDatasets(db: Db, viewer: Viewer, ids: readonly string[]) {
-  return db
-    .select()
-    .from(datasets)
-    .where(and(inArray(datasets.id, [...ids]), datasetVisibleTo(viewer)));
-}
-
-/** Versions of datasets the viewer can see, by id. */
-export async function loadVersions(db: Db, viewer: Viewer, ids: readonly string[]) {
-  const rows = await db
-    .select({ version: datasetVersions })
-    .from(datasetVersions)
-    .innerJoin(datasets, eq(datasets.id, datasetVersions.datasetId))
-    .where(and(inArray(datasetVersions.id, [...ids]), datasetVisibleTo(viewer)));
-  return rows.map((r) => r.version);
 }
 
 /** Latest version of each dataset (datasets without versions are absent). */
@@ -321,52 +240,6 @@ export async function versionsOf(db: Db, datasetIds: readonly string[]) {
     .from(datasetVersions)
     .where(inArray(datasetVersions.datasetId, [...datasetIds]))
     .orderBy(desc(datasetVersions.number));
-}
-
-export async function columnsOf(db: Db, versionIds: readonly string[]): Promise<DatasetColumn[]> {
-  return db
-    .select()
-    .from(datasetColumns)
-    .where(inArray(datasetColumns.versionId, [...versionIds]))
-    .orderBy(asc(datasetColumns.position));
-}
-
-/**
- * Columns of versions as a viewer may know them: each with the rule the access gate applies for
- * this viewer, and without the columns a policy hides from them (HIDE means not at all).
- */
-export async function visibleColumnsOf(
-  ctx: AppContext,
-  versionIds: readonly string[],
-): Promise<Array<DatasetColumn & { rule: ColumnRule }>> {
-  const viewer = ctx.viewer;
-  if (!viewer) return [];
-  const columns = await columnsOf(ctx.db, versionIds);
-  const versions = await ctx.db
-    .select({ id: datasetVersions.id, datasetId: datasetVersions.datasetId })
-    .from(datasetVersions)
-    .where(inArray(datasetVersions.id, [...versionIds]));
-  const datasetOf = new Map(versions.map((v) => [v.id, v.datasetId]));
-  const policies = await ctx.db
-    .select()
-    .from(datasetPolicies)
-    .where(inArray(datasetPolicies.datasetId, [...new Set(datasetOf.values())]));
-  const out: Array<DatasetColumn & { rule: ColumnRule }> = [];
-  for (const versionId of versionIds) {
-    const own = columns.filter((c) => c.versionId === versionId);
-    const datasetId = datasetOf.get(versionId);
-    const access = resolveAccess(
-      viewer,
-      own,
-      policies.filter((p) => p.datasetId === datasetId),
-    );
-    if (!access) continue;
-    for (const [i, c] of own.entries()) {
-      const rule = access.columns[i]!.rule;
-      if (rule !== 'HIDE') out.push({ ...c, rule });
-    }
-  }
-  return out;
 }
 
 export type { AppContext, Dataset, DatasetColumn, DatasetVersion };
@@ -409,7 +282,7 @@ export async function deleteDataset(ctx: AuthedContext, datasetId: string): Prom
     );
     for (const v of versions) {
       const table = String(v.table_name);
-      if (!/^dsv_[0-9a-f]{32}$/.test(table)) throw new Error(`unexpected storage table ${table}`);
+      assertTable(table);
       await tx.exec(`drop table if exists ${table}`);
     }
     await tx.exec('delete from datasets where id = $1', [dataset.id]);

@@ -3,6 +3,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { asJson } from '../../db/client';
 import { type DatasetUpload, datasetUploads, datasetVersions } from '../../db/schema/datasets';
+import { findDataset } from '../access/visibility';
 import { roleAtLeast } from '../auth/roles';
 import { signUrlToken, verifyUrlToken } from '../auth/signed-urls';
 import { viewerFor } from '../auth/viewer';
@@ -18,7 +19,7 @@ import {
 import type { IngestionEvent } from '../events/bus';
 import { allowOnly, requestIdOf, sendError, sendJson, tokenOf } from '../http/respond';
 import { DatasetInputError } from './input-error';
-import { findDataset, type UploadOptions, uploadVersion } from './service';
+import { type UploadOptions, uploadVersion } from './service';
 
 /** Path prefix the server routes signed uploads under. */
 export const UPLOAD_PATH = '/uploads/';

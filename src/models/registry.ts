@@ -11,7 +11,8 @@ import {
   type TrainingRun,
   trainingRuns,
 } from '../../db/schema/models';
-import { datasetVisibleTo, openGate } from '../access/gate';
+import { openGate } from '../access/gate';
+import { datasetVisibleTo } from '../access/visibility';
 import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';

@@ -3,11 +3,10 @@ import { asJson } from '../../db/client';
 import { datasets } from '../../db/schema/datasets';
 import { type SavedQuery, type StoredParameter, savedQueries } from '../../db/schema/queries';
 import { coerce } from '../access/compile';
-import { datasetVisibleTo } from '../access/gate';
 import type { Filter, QueryInput } from '../access/language';
+import { datasetVisibleTo, findDataset } from '../access/visibility';
 import { roleAtLeast } from '../auth/roles';
 import type { AuthedContext } from '../context';
-import { findDataset } from '../datasets/service';
 import { ForbiddenError, InputError, NotFoundError } from '../errors';
 
 const PARAM = /^\$params\.([A-Za-z_][A-Za-z0-9_]{0,62})$/;
