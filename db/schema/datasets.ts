@@ -11,12 +11,39 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { COLUMN_TYPES } from '../../src/datasets/infer';
 import { apiKeys, memberships, organizations, users } from './auth';
 import { createdAt, id, updatedAt } from './common';
 
+export const COLUMN_TYPES = [
+  'INTEGER',
+  'FLOAT',
+  'BOOLEAN',
+  'DATE',
+  'TIMESTAMP',
+  'STRING',
+  'CATEGORY',
+] as const;
+export type ColumnType = (typeof COLUMN_TYPES)[number];
 export const columnTypeEnum = pgEnum('column_type', COLUMN_TYPES);
-export const sensitivityEnum = pgEnum('sensitivity', ['NONE', 'PII', 'SECRET']);
+
+const PG_TYPES: Record<ColumnType, string> = {
+  INTEGER: 'bigint',
+  FLOAT: 'double precision',
+  BOOLEAN: 'boolean',
+  DATE: 'date',
+  TIMESTAMP: 'timestamptz',
+  STRING: 'text',
+  CATEGORY: 'text',
+};
+
+/** The PostgreSQL type that stores a column type, in version tables and in casts of values. */
+export function pgTypeFor(type: ColumnType): string {
+  return PG_TYPES[type];
+}
+
+export const SENSITIVITIES = ['NONE', 'PII', 'SECRET'] as const;
+export type Sensitivity = (typeof SENSITIVITIES)[number];
+export const sensitivityEnum = pgEnum('sensitivity', SENSITIVITIES);
 
 export const datasets = pgTable(
   'datasets',

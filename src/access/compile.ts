@@ -1,7 +1,7 @@
+import type { ColumnType } from '../../db/schema/datasets';
 import { clearOf, maskedExpression, Params } from '../access/mask';
 import type { Access, ColumnRule, GateColumn } from '../access/policy';
 import type { Viewer } from '../auth/viewer';
-import type { ColumnType } from '../datasets/infer';
 import { ForbiddenError, InputError } from '../errors';
 import {
   type Aggregate,

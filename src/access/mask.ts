@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { ColumnType } from '../datasets/infer';
+import type { ColumnType } from '../../db/schema/datasets';
 import { InputError } from '../errors';
 import type { ColumnRule } from './policy';
 

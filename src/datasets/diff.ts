@@ -1,4 +1,4 @@
-import type { ColumnType } from './infer';
+import type { ColumnType } from '../../db/schema/datasets';
 
 interface ColumnShape {
   name: string;

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { type InferredColumn, isNullValue } from './infer';
+import type { InferredColumn } from './infer';
+import { isNullValue } from './lexical';
 import type { RawRow } from './parse';
 
 export type PiiKind =

@@ -1,13 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ColumnType,
-  createConverter,
-  createInferrer,
-  type InferredColumn,
-  parseValue,
-  pgTypeFor,
-} from '../../src/datasets/infer';
+import { type ColumnType, pgTypeFor } from '../../db/schema/datasets';
+import { parseValue } from '../../src/datasets/canonical';
+import { createConverter } from '../../src/datasets/copy';
+import { createInferrer, type InferredColumn } from '../../src/datasets/infer';
 import { DatasetInputError } from '../../src/datasets/input-error';
 import type { RawRow, RawValue } from '../../src/datasets/parse';
 import { expectInputError, parseAll } from './sources';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { ColumnType } from '../../db/schema/datasets';
 import { diffVersions } from '../../src/datasets/diff';
-import type { ColumnType } from '../../src/datasets/infer';
 
 const col = (name: string, type: ColumnType) => ({ name, type });
 

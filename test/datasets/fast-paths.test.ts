@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ColumnType,
-  createConverter,
-  createInferrer,
-  type InferredColumn,
-} from '../../src/datasets/infer';
+import type { ColumnType } from '../../db/schema/datasets';
+import { createConverter } from '../../src/datasets/copy';
+import { createInferrer, type InferredColumn } from '../../src/datasets/infer';
 import { DatasetInputError } from '../../src/datasets/input-error';
 import type { RawRow, RawValue } from '../../src/datasets/parse';
 import { parseAll } from './sources';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ColumnType, createConverter, createInferrer } from '../../src/datasets/infer';
+import type { ColumnType } from '../../db/schema/datasets';
+import { createConverter } from '../../src/datasets/copy';
+import { createInferrer } from '../../src/datasets/infer';
 import { DatasetInputError } from '../../src/datasets/input-error';
 import type { RawRow, RawValue } from '../../src/datasets/parse';
 

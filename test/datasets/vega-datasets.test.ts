@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ColumnType, createConverter, createInferrer } from '../../src/datasets/infer';
+import type { ColumnType } from '../../db/schema/datasets';
+import { createConverter } from '../../src/datasets/copy';
+import { createInferrer } from '../../src/datasets/infer';
 import { type FileFormat, parseFile } from '../../src/datasets/parse';
 import { createPiiDetector } from '../../src/datasets/pii';
 import { chunked, vegaFile } from './sources';

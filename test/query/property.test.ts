@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc, { type Arbitrary } from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase, query } from '../../db/client';
+import type { ColumnType } from '../../db/schema/datasets';
 import { scratchDatabase } from '../../db/scratch';
 import { compileQuery } from '../../src/access/compile';
 import { shape } from '../../src/access/gate';
@@ -10,7 +11,6 @@ import { hashKey, hashValue, MASKED } from '../../src/access/mask';
 import type { Access, ColumnRule, GateColumn } from '../../src/access/policy';
 import type { Viewer } from '../../src/auth/viewer';
 import { loadConfig } from '../../src/config';
-import type { ColumnType } from '../../src/datasets/infer';
 import { ForbiddenError, InputError } from '../../src/errors';
 
 /*
