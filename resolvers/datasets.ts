@@ -7,11 +7,12 @@ import type { COLUMN_RULES, ColumnRule } from '../src/access/policy';
 import * as visibility from '../src/access/visibility';
 import type { AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
+import type { IngestionEvent } from '../src/datasets/events';
 import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
 import * as uploads from '../src/datasets/uploads';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
-import { type IngestionEvent, listenThenRead } from '../src/events/bus';
+import { listenThenRead } from '../src/events/bus';
 import { UserRef } from './auth';
 import { ErrorInterface } from './common';
 

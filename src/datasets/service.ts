@@ -19,8 +19,8 @@ import {
 } from '../access/visibility';
 import type { AppContext, AuthedContext } from '../context';
 import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
-import type { IngestionEvent } from '../events/bus';
 import { createConverter } from './copy';
+import type { IngestionEvent } from './events';
 import { createInferrer } from './infer';
 import { type FileFormat, parseFile, type RawRow } from './parse';
 import { createPiiDetector } from './pii';

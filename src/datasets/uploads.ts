@@ -16,8 +16,8 @@ import {
   PesoError,
   UnauthenticatedError,
 } from '../errors';
-import type { IngestionEvent } from '../events/bus';
 import { allowOnly, requestIdOf, sendError, sendJson, tokenOf } from '../http/respond';
+import type { IngestionEvent } from './events';
 import { DatasetInputError } from './input-error';
 import { type UploadOptions, uploadVersion } from './service';
 

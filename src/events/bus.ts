@@ -1,48 +1,19 @@
 import { createPubSub } from 'graphql-yoga';
 import { createClient } from 'redis';
 import type { Database } from '../../db/client';
+import type { IngestionEvent } from '../datasets/events';
+import type { TrainingControl, TrainingEvent } from '../models/events';
 
-/** Progress of one upload into a dataset. */
-export interface IngestionEvent {
-  datasetId: string;
-  versionId: string;
-  status: 'LOADING' | 'READY' | 'FAILED';
-  rows: number;
-  bytes: number;
-  /** Known when the upload's size is known. */
-  totalBytes: number | null;
-  rowsPerSecond: number;
-  error: string | null;
-}
-
-export type RunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
-
-/** A change of a training run: a status change, or one finished epoch. */
-export interface TrainingEvent {
-  kind: 'STATUS' | 'EPOCH';
-  runId: string;
-  modelId: string;
-  orgId: string;
-  status: RunStatus;
-  epoch: number | null;
-  totalEpochs: number | null;
-  candidate: string | null;
-  loss: number | null;
-  valLoss: number | null;
-  metrics: Record<string, number> | null;
-  samplesPerSecond: number | null;
-  etaSeconds: number | null;
-  error: string | null;
-  at: string;
-}
-
-/** Every topic, with per-id channels. Publish only after the database write it reports. */
+/**
+ * Every topic, composed from the domains' event types, with per-id channels. Publish only after
+ * the database write it reports.
+ */
 export type Topics = {
   [topic: `datasetIngestion:${string}`]: [IngestionEvent];
   [topic: `trainingProgress:${string}`]: [TrainingEvent];
   [topic: `trainingRuns:${string}`]: [TrainingEvent];
   /** `trainingControl:<runId>`: tells whichever process supervises the run to cancel it now. */
-  [topic: `trainingControl:${string}`]: [{ action: 'CANCEL' }];
+  [topic: `trainingControl:${string}`]: [TrainingControl];
 };
 
 /** Largest payload PostgreSQL NOTIFY carries. */

@@ -16,7 +16,8 @@ import { datasetVisibleTo } from '../access/visibility';
 import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
-import type { EventBus, TrainingEvent } from '../events/bus';
+import type { EventBus } from '../events/bus';
+import type { TrainingEvent } from './events';
 import type { Prediction } from './train';
 import type { Algorithm, Hyperparameters, ModelArtifact, Task } from './types';
 
