@@ -169,12 +169,15 @@ export function createConverter(
 
 /**
  * One typed value — a number, bigint, boolean, string or Date as a query or a model yields it —
- * as the COPY CSV field of a column of `type`, in the form the converter writes. Nothing is
- * inferred from text: a string stays that string ('' and 'NA' included) and only null, undefined
- * and NaN are NULL. A value that does not fit the type throws a BAD_VALUE `DatasetInputError`.
+ * as the COPY CSV field of a column of `type`, in the form the converter writes. Unlike an
+ * uploaded cell, a string for a text column is stored as it is ('' and 'NA' included); null,
+ * undefined and NaN are NULL. A value that does not fit the type throws a BAD_VALUE
+ * `DatasetInputError`.
  */
 export function copyCell(type: ColumnType, value: unknown): string {
   if (value === null || value === undefined) return '';
+  // Beyond 2^53 a bigint is still exact, and PostgreSQL checks its range.
+  if (typeof value === 'bigint' && type === 'INTEGER') return `${value}`;
   const typed =
     value instanceof Date
       ? type === 'DATE'

@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ColumnType, pgTypeFor } from '../../db/schema/datasets';
 import { parseValue } from '../../src/datasets/canonical';
-import { createConverter } from '../../src/datasets/copy';
+import { copyCell, createConverter } from '../../src/datasets/copy';
 import { createInferrer, type InferredColumn } from '../../src/datasets/infer';
 import { DatasetInputError } from '../../src/datasets/input-error';
 import type { RawRow, RawValue } from '../../src/datasets/parse';
@@ -250,6 +250,40 @@ describe('parseValue', () => {
   });
 });
 
+describe('copyCell', () => {
+  it('writes typed values as the converter writes them, without reading text as null', () => {
+    const cells: Array<[ColumnType, unknown, string]> = [
+      ['INTEGER', 42, '42'],
+      ['INTEGER', 9007199254740993n, '9007199254740993'],
+      ['INTEGER', '-7', '-7'],
+      ['FLOAT', 0.1, '0.1'],
+      ['FLOAT', Number.NaN, ''],
+      ['BOOLEAN', false, 'f'],
+      ['DATE', '2024-03-04', '2024-03-04'],
+      ['DATE', new Date('2024-03-04T00:00:00Z'), '2024-03-04'],
+      ['TIMESTAMP', new Date('2024-03-04T05:06:07.5Z'), '2024-03-04T05:06:07.5Z'],
+      ['TIMESTAMP', '2024-03-04 05:06:07+01:00', '2024-03-04T04:06:07Z'],
+      ['STRING', 'a,"b"', '"a,""b"""'],
+      ['STRING', '', '""'],
+      ['STRING', 'NA', 'NA'],
+      ['CATEGORY', '\\.', '"\\."'],
+      ['CATEGORY', 7, '7'],
+      ['STRING', null, ''],
+      ['DATE', undefined, ''],
+    ];
+    expect(cells.map(([type, value]) => copyCell(type, value))).toEqual(
+      cells.map(([, , cell]) => cell),
+    );
+  });
+
+  it('throws BAD_VALUE for a value of another type', () => {
+    expect(() => copyCell('INTEGER', 1.5)).toThrow('"1.5" is not an INTEGER');
+    expect(() => copyCell('BOOLEAN', 'maybe')).toThrow('"maybe" is not a BOOLEAN');
+    expect(() => copyCell('DATE', {})).toThrow(DatasetInputError);
+    expect(() => copyCell('STRING', 'a\0b')).toThrow('NUL character');
+  });
+});
+
 describe('pgTypeFor', () => {
   it('maps each column type to a PostgreSQL type', () => {
     const types: ColumnType[] = [
@@ -401,6 +435,30 @@ describe('converter output loaded back', () => {
       ['4', '0.000001', 'f', '2024-12-31', '2024-12-31T23:59:59.999999Z', 'blue', '\\.'],
       ['5', '3', null, '2024-02-29', '2024-02-29T12:00:00Z', 'red', '\\N'],
       ['6', '7.25', 't', '2024-03-01', '2024-03-01T00:00:00Z', 'green', null],
+    ]);
+  });
+
+  it('loads typed rows written with copyCell, keeping empty and null-token texts', async () => {
+    const types: ColumnType[] = ['INTEGER', 'FLOAT', 'BOOLEAN', 'DATE', 'TIMESTAMP', 'STRING'];
+    await pg.exec(
+      `create table typed (${types.map((t, i) => `c${i} ${pgTypeFor(t)}`).join(', ')})`,
+    );
+    const rows = [
+      [1, 2.5, true, '2024-01-31', new Date('2024-01-31T08:20:30Z'), ''],
+      [2, Number.NaN, null, new Date('2024-02-29T00:00:00Z'), null, 'NA'],
+      [3, -0.25, false, null, '2024-03-01T00:00:00Z', '\\.'],
+    ];
+    const copy = rows.map((r) => `${r.map((v, i) => copyCell(types[i]!, v)).join(',')}\n`).join('');
+    await pg.query("copy typed from '/dev/blob' with (format csv)", [], { blob: new Blob([copy]) });
+    const { rows: back } = await pg.query<Record<string, unknown>>(
+      `select c0::text, c1::text, c2::text, c3::text,
+              to_char(c4 at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') as c4, c5
+         from typed order by c0`,
+    );
+    expect(back.map((r) => Object.values(r))).toEqual([
+      ['1', '2.5', 'true', '2024-01-31', '2024-01-31T08:20:30', ''],
+      ['2', null, null, '2024-02-29', null, 'NA'],
+      ['3', '-0.25', 'false', null, '2024-03-01T00:00:00', '\\.'],
     ]);
   });
 });
