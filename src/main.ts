@@ -1,7 +1,7 @@
 import { openDatabase } from '../db/client';
-import { seedDemoDatasets, seedDemoOrganization } from '../db/seed';
 import { ConfigError, loadConfig } from './config';
 import { contextFor } from './context';
+import { seedDemoDatasets, seedDemoOrganization } from './demo/seed';
 import { createLogger } from './log';
 import { startPlatform } from './platform';
 

@@ -3,14 +3,14 @@ import { createReadStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { count } from 'drizzle-orm';
-import { generateApiKey } from '../src/auth/api-keys';
-import { hashPassword } from '../src/auth/passwords';
-import type { AuthedContext } from '../src/context';
-import { createDataset, uploadVersion } from '../src/datasets/service';
-import type { Db } from './client';
-import { datasetPolicies } from './schema/access';
-import { apiKeys, memberships, organizations, users } from './schema/auth';
-import type { DatasetVersion } from './schema/datasets';
+import type { Db } from '../../db/client';
+import { datasetPolicies } from '../../db/schema/access';
+import { apiKeys, memberships, organizations, users } from '../../db/schema/auth';
+import type { DatasetVersion } from '../../db/schema/datasets';
+import { generateApiKey } from '../auth/api-keys';
+import { hashPassword } from '../auth/passwords';
+import type { AuthedContext } from '../context';
+import { createDataset, uploadVersion } from '../datasets/service';
 
 export interface DemoCredentials {
   orgId: string;
