@@ -12,7 +12,7 @@ import { DatasetInputError } from '../src/datasets/input-error';
 import * as ds from '../src/datasets/service';
 import * as uploads from '../src/datasets/uploads';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
-import { listenThenRead } from '../src/events/bus';
+import { openStream } from '../src/events/stream';
 import { UserRef } from './auth';
 import { ErrorInterface } from './common';
 
@@ -473,39 +473,31 @@ builder.subscriptionFields((t) => ({
         throw new InputError('Give exactly one of datasetId and versionId.', 'datasetId');
       if (datasetId) {
         const dataset = await visibility.findDataset(ctx, datasetId.id);
-        return ctx.events.subscribe(`datasetIngestion:${dataset.id}`);
+        return openStream(ctx, {
+          source: ctx.events.subscribe(`datasetIngestion:${dataset.id}`),
+          access: datasetAccess(dataset.id),
+        });
       }
-      return followUpload(ctx, versionId!.id);
+      // One upload: its current state first (an upload that already ended is answered at once).
+      const state = await uploads.uploadState(ctx, versionId!.id);
+      if (!state) throw new NotFoundError('DatasetVersion');
+      return openStream(ctx, {
+        source: ctx.events.subscribe(`datasetIngestion:${state.datasetId}`),
+        current: async () =>
+          state.terminal ?? (await uploads.uploadState(ctx, versionId!.id))?.terminal ?? null,
+        accept: (e) => e.versionId === versionId!.id,
+        access: datasetAccess(state.datasetId),
+        terminal: (e) => e.status !== 'LOADING',
+      });
     },
     resolve: (event) => event,
   }),
 }));
 
-/** Events of one upload, ending with its terminal event; listens before reading the state. */
-async function followUpload(ctx: AuthedContext, versionId: string) {
-  const state = await uploads.uploadState(ctx, versionId);
-  if (!state) throw new NotFoundError('DatasetVersion');
-  const {
-    state: current,
-    events,
-    close,
-  } = await listenThenRead(
-    ctx.events.subscribe(`datasetIngestion:${state.datasetId}`),
-    async () => state.terminal ?? (await uploads.uploadState(ctx, versionId))?.terminal ?? null,
-  );
-  return (async function* () {
-    try {
-      if (current) {
-        yield current;
-        return;
-      }
-      for await (const event of events) {
-        if (event.versionId !== versionId) continue;
-        yield event;
-        if (event.status !== 'LOADING') return;
-      }
-    } finally {
-      await close();
-    }
-  })();
+/** What an ingestion event needs: the dataset, visible to the subscriber as its rights are now. */
+function datasetAccess(datasetId: string) {
+  return {
+    resource: `dataset:${datasetId}`,
+    check: (ctx: AuthedContext) => visibility.findDataset(ctx, datasetId),
+  };
 }

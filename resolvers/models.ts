@@ -7,7 +7,7 @@ import type { ModelAliasEvent } from '../db/schema/models';
 import { builder } from '../schema/builder';
 import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
-import { listenThenRead } from '../src/events/bus';
+import { openStream } from '../src/events/stream';
 import { startBatchPrediction } from '../src/models/batch';
 import type { TrainingEvent } from '../src/models/events';
 import * as registry from '../src/models/registry';
@@ -639,28 +639,12 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-/** Events of `topic` the viewer may still see, checked one by one; `until` ends the stream. */
-async function* authorized(
-  ctx: AuthedContext,
-  source: AsyncIterable<TrainingEvent>,
-  modelId: string,
-  until: (e: TrainingEvent) => boolean,
-  first: TrainingEvent | null,
-) {
-  if (first) {
-    yield first;
-    if (until(first)) return;
-  }
-  for await (const event of source) {
-    // Rights can change while a stream is open: re-check the model is visible for each event.
-    const visible = await registry.findModel(ctx, modelId).then(
-      () => true,
-      () => false,
-    );
-    if (!visible || event.orgId !== ctx.viewer.orgId) return;
-    yield event;
-    if (until(event)) return;
-  }
+/** What a training event needs: the model, visible to the subscriber as its rights are now. */
+function modelAccess(modelId: string) {
+  return {
+    resource: `model:${modelId}`,
+    check: (ctx: AuthedContext) => registry.findModel(ctx, modelId),
+  };
 }
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
@@ -693,28 +677,14 @@ builder.subscriptionFields((t) => ({
       "A run's current state, then one event per epoch and every status change; completes after SUCCEEDED, FAILED or CANCELLED.",
     args: { runId: t.arg.globalID({ for: [TrainingRunRef], required: true }) },
     subscribe: async (_root, { runId }, ctx) => {
-      const before = await registry.findRun(ctx, runId.id);
-      const {
-        state: run,
-        events,
-        close,
-      } = await listenThenRead(ctx.events.subscribe(`trainingProgress:${before.id}`), () =>
-        registry.findRun(ctx, runId.id),
-      );
-      const stream = authorized(
-        ctx,
-        events,
-        run.modelId,
-        (e) => TERMINAL.has(e.status),
-        snapshot(run),
-      );
-      return (async function* () {
-        try {
-          yield* stream;
-        } finally {
-          await close();
-        }
-      })();
+      const run = await registry.findRun(ctx, runId.id);
+      return openStream(ctx, {
+        source: ctx.events.subscribe(`trainingProgress:${run.id}`),
+        current: async () => snapshot(await registry.findRun(ctx, run.id)),
+        accept: (e) => e.orgId === ctx.viewer.orgId,
+        access: modelAccess(run.modelId),
+        terminal: (e) => TERMINAL.has(e.status),
+      });
     },
     resolve: (event) => event,
   }),
@@ -724,11 +694,11 @@ builder.subscriptionFields((t) => ({
     args: { modelId: t.arg.globalID({ for: [ModelRef], required: true }) },
     subscribe: async (_root, { modelId }, ctx) => {
       const model = await registry.findModel(ctx, modelId.id);
-      const source = ctx.events.subscribe(`trainingRuns:${model.id}`);
-      const statuses = (async function* () {
-        for await (const e of source) if (e.kind === 'STATUS') yield e;
-      })();
-      return authorized(ctx, statuses, model.id, () => false, null);
+      return openStream(ctx, {
+        source: ctx.events.subscribe(`trainingRuns:${model.id}`),
+        accept: (e) => e.kind === 'STATUS' && e.orgId === ctx.viewer.orgId,
+        access: modelAccess(model.id),
+      });
     },
     resolve: (event) => event,
   }),

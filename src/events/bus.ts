@@ -126,37 +126,3 @@ export function createEventBus(database?: Database, redisUrl?: string) {
 }
 
 export type EventBus = ReturnType<typeof createEventBus>;
-
-/**
- * Starts listening before reading the current state, so no event published in between is lost:
- * the subscription's listener is attached by its first `next()`, which is called before `read`.
- * Call `close()` when done: it detaches the listener even if the events were never iterated.
- */
-export async function listenThenRead<T, S>(
-  source: AsyncIterable<T>,
-  read: () => Promise<S>,
-): Promise<{ state: S; events: AsyncGenerator<T, void, undefined>; close(): Promise<void> }> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = iterator.next();
-  let state: S;
-  try {
-    state = await read();
-  } catch (error) {
-    await iterator.return?.();
-    throw error;
-  }
-  const events = (async function* () {
-    try {
-      for (let next = await first; !next.done; next = await iterator.next()) yield next.value;
-    } finally {
-      await iterator.return?.();
-    }
-  })();
-  return {
-    state,
-    events,
-    close: async () => {
-      await iterator.return?.();
-    },
-  };
-}
