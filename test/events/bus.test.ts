@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { IngestionEvent } from '../src/datasets/events';
-import { createEventBus, type EventBus } from '../src/events/bus';
+import type { IngestionEvent } from '../../src/datasets/events';
+import { createEventBus, type EventBus } from '../../src/events/bus';
 
 /** Redis tests run when `TEST_REDIS_URL` names a server (CI sets it), like PostgreSQL's. */
 const REDIS_URL = process.env.TEST_REDIS_URL;
