@@ -1,10 +1,24 @@
 /** Query.datasetQuery · Query.searchDataset · Query.askDataset · Query.savedQueries · Query.runSavedQuery · Query.queryHistory · Mutation.exportQuery · Mutation.createDatasetVersionFromQuery · Mutation.saveQuery · Mutation.deleteSavedQuery */
 
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
-import type { QueryHistoryEntry, SavedQuery as SavedQueryRow } from '../db/schema/queries';
+import type {
+  ParameterType,
+  QueryHistoryEntry,
+  QueryVisibility,
+  SavedQuery as SavedQueryRow,
+} from '../db/schema/queries';
 import { builder } from '../schema/builder';
 import { cursorOf, type GatedResult, gatedQuery, gatedSearch, openGate } from '../src/access/gate';
-import type { Aggregate, Filter, GroupBy, OrderBy, QueryInput } from '../src/access/language';
+import type {
+  Aggregate,
+  AggregateFunction,
+  Filter,
+  GroupBy,
+  OrderBy,
+  QueryInput,
+  TimeBucket,
+} from '../src/access/language';
+import { bindParameters } from '../src/access/parameters';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { type AskResult, askDataset } from '../src/query/ask';
 import { createExport } from '../src/query/export';
@@ -26,7 +40,7 @@ const AggregateFunctionEnum = builder.enumType('AggregateFunction', {
     MEDIAN: { description: 'Median (continuous).' },
     STDDEV: { description: 'Sample standard deviation.' },
     PERCENTILE: { description: 'Continuous percentile; give `percentile` between 0 and 1.' },
-  } as const,
+  } as const satisfies Record<AggregateFunction, { description: string }>,
 });
 
 const TimeBucketEnum = builder.enumType('TimeBucket', {
@@ -35,7 +49,7 @@ const TimeBucketEnum = builder.enumType('TimeBucket', {
     DAY: { description: 'Calendar day (UTC).' },
     WEEK: { description: 'ISO week, starting Monday (UTC).' },
     MONTH: { description: 'Calendar month (UTC).' },
-  } as const,
+  } as const satisfies Record<TimeBucket, { description: string }>,
 });
 
 const SortDirectionEnum = builder.enumType('SortDirection', {
@@ -308,7 +322,7 @@ const ParameterTypeEnum = builder.enumType('ParameterType', {
     BOOLEAN: { description: 'true or false.' },
     DATE: { description: '"YYYY-MM-DD".' },
     TIMESTAMP: { description: 'ISO 8601 date and time.' },
-  } as const,
+  } as const satisfies Record<ParameterType, { description: string }>,
 });
 
 const VisibilityEnum = builder.enumType('QueryVisibility', {
@@ -316,7 +330,7 @@ const VisibilityEnum = builder.enumType('QueryVisibility', {
   values: {
     ORG: { description: 'Everyone in the organization who can see its dataset.' },
     PRIVATE: { description: 'Only you.' },
-  } as const,
+  } as const satisfies Record<QueryVisibility, { description: string }>,
 });
 
 const SavedQueryParameter = builder
@@ -476,7 +490,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const started = performance.now();
       const q = await saved.findSavedQuery(ctx, savedQueryId(args.id));
-      const input = saved.bindParameters(q.query as QueryInput, q.parameters, args.params ?? {});
+      const input = bindParameters(q.query as QueryInput, q.parameters, args.params ?? {});
       const gate = await openGate(ctx, { datasetId: q.datasetId, version: args.version });
       const result = await gatedQuery(ctx, gate, input, args, {
         action: 'SAVED_QUERY',

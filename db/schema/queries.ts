@@ -1,14 +1,19 @@
 import { index, integer, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { apiKeys, organizations, users } from './auth';
 import { createdAt, id, updatedAt } from './common';
-import { datasets } from './datasets';
+import { type ColumnType, datasets } from './datasets';
 
-export const visibilityEnum = pgEnum('query_visibility', ['ORG', 'PRIVATE']);
+export const QUERY_VISIBILITIES = ['ORG', 'PRIVATE'] as const;
+export type QueryVisibility = (typeof QUERY_VISIBILITIES)[number];
+export const visibilityEnum = pgEnum('query_visibility', QUERY_VISIBILITIES);
+
+/** A parameter's value is bound, never stored, so it has no category: that is a STRING. */
+export type ParameterType = Exclude<ColumnType, 'CATEGORY'>;
 
 /** A named, typed parameter of a saved query, as stored. */
 export interface StoredParameter {
   name: string;
-  type: 'STRING' | 'INTEGER' | 'FLOAT' | 'BOOLEAN' | 'DATE' | 'TIMESTAMP';
+  type: ParameterType;
   required: boolean;
   default: unknown;
 }

@@ -1,4 +1,4 @@
-import type { ColumnType } from '../../db/schema/datasets';
+import { type ColumnType, pgTypeFor } from '../../db/schema/datasets';
 import { clearOf, maskedExpression, Params } from '../access/mask';
 import type { Access, ColumnRule, GateColumn } from '../access/policy';
 import type { Viewer } from '../auth/viewer';
@@ -108,23 +108,6 @@ export function coerce(value: unknown, type: ColumnType, label: string): string 
   }
 }
 
-function pgCast(type: ColumnType): string {
-  switch (type) {
-    case 'INTEGER':
-      return 'bigint';
-    case 'FLOAT':
-      return 'float8';
-    case 'BOOLEAN':
-      return 'boolean';
-    case 'DATE':
-      return 'date';
-    case 'TIMESTAMP':
-      return 'timestamptz';
-    default:
-      return 'text';
-  }
-}
-
 /** A filterable thing: a stored column (WHERE) or an output of a grouped query (HAVING). */
 interface Operand {
   expr: string;
@@ -178,7 +161,7 @@ export function compileFilter(
   const { expr, type } = resolve(column, 'filter on');
   const op = set[0]!;
   const label = `Filter on "${column}"`;
-  const cast = pgCast(type);
+  const cast = pgTypeFor(type);
   const bind = (v: unknown) => params.bind(canonical(v, type, label), cast);
   if ((COMPARISONS as readonly string[]).includes(op)) {
     const sqlOp = { eq: '=', ne: '<>', lt: '<', lte: '<=', gt: '>', gte: '>=' }[op as 'eq'];

@@ -1,8 +1,8 @@
+import type { ColumnType } from '../../db/schema/datasets';
 import {
   type ColumnTransform,
   FeatureError,
   type FeatureSpec,
-  type FeatureType,
   type PreprocessingState,
 } from './types';
 
@@ -19,7 +19,7 @@ export interface Matrix {
   cols: number;
 }
 
-const isCategorical = (type: FeatureType) => type === 'STRING' || type === 'CATEGORY';
+const isCategorical = (type: ColumnType) => type === 'STRING' || type === 'CATEGORY';
 
 function describe(value: unknown): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : String(value);

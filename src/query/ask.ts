@@ -3,6 +3,7 @@ import { type GatedResult, gatedQuery, openGate } from '../access/gate';
 import {
   AGGREGATE_FUNCTIONS,
   type Filter,
+  OPERATORS,
   type QueryInput,
   TIME_BUCKETS,
 } from '../access/language';
@@ -21,21 +22,7 @@ const plannedQuery = z.object({
     .array(
       z.object({
         column: z.string(),
-        operator: z.enum([
-          'eq',
-          'ne',
-          'lt',
-          'lte',
-          'gt',
-          'gte',
-          'in',
-          'notIn',
-          'contains',
-          'startsWith',
-          'isNull',
-          'isNotNull',
-          'between',
-        ]),
+        operator: z.enum([...OPERATORS, 'isNotNull']),
         value: z.union([z.string(), z.number(), z.boolean()]).nullable(),
         values: z.array(z.union([z.string(), z.number(), z.boolean()])).nullable(),
       }),
