@@ -1,20 +1,12 @@
+import type { ColumnType } from '../../db/schema/datasets';
 import { InputError } from '../errors';
 
 export type Task = 'CLASSIFICATION' | 'REGRESSION';
 export type Algorithm = 'LOGISTIC_REGRESSION' | 'LINEAR_REGRESSION' | 'MLP' | 'AUTO';
 export type ConcreteAlgorithm = Exclude<Algorithm, 'AUTO'>;
-export type FeatureType =
-  | 'INTEGER'
-  | 'FLOAT'
-  | 'BOOLEAN'
-  | 'DATE'
-  | 'TIMESTAMP'
-  | 'STRING'
-  | 'CATEGORY';
-
 export interface FeatureSpec {
   name: string;
-  type: FeatureType;
+  type: ColumnType;
 }
 
 /** Rows as plain JSON: numbers, strings, booleans, null; DATE 'YYYY-MM-DD', TIMESTAMP ISO text. */
@@ -73,7 +65,7 @@ export type ColumnTransform =
   | {
       kind: 'numeric';
       name: string;
-      type: FeatureType;
+      type: ColumnType;
       /** Training mean: the imputed value for nulls and the centre of standardization. */
       mean: number;
       /** Training (population) standard deviation; 1 when the column is constant. */
@@ -82,7 +74,7 @@ export type ColumnTransform =
   | {
       kind: 'one-hot';
       name: string;
-      type: FeatureType;
+      type: ColumnType;
       /** At most the 50 most frequent training values; others map to an all-zero vector. */
       categories: string[];
     };
@@ -110,7 +102,7 @@ export interface ModelArtifact {
   preprocessing: PreprocessingState;
   target: {
     name: string;
-    type: FeatureType;
+    type: ColumnType;
     /** Class labels in output order (classification), else null. */
     classes: string[] | null;
     /** Regression targets are standardized for training; predictions are mapped back with these. */
