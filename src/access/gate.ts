@@ -14,6 +14,9 @@ import { assertTable, type VersionTarget, writeVersion } from '../datasets/write
 import { InputError, NotFoundError } from '../errors';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
 import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from './compile';
+
+export type { OutputColumn };
+
 import type { Page, QueryInput } from './language';
 import { hashKey } from './mask';
 import { type Access, resolveAccess } from './policy';

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { OutputColumn } from '../access/compile';
-import { gatedStream, openGate, planAll } from '../access/gate';
+import { gatedStream, type OutputColumn, openGate, planAll } from '../access/gate';
 import { type QueryInput, queryInputSchema } from '../access/language';
 import { signUrlToken, verifyUrlToken } from '../auth/signed-urls';
 import { viewerFor } from '../auth/viewer';

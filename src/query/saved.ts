@@ -1,100 +1,13 @@
 import { and, asc, eq, or } from 'drizzle-orm';
 import { asJson } from '../../db/client';
 import { datasets } from '../../db/schema/datasets';
-import { type SavedQuery, type StoredParameter, savedQueries } from '../../db/schema/queries';
-import { coerce } from '../access/compile';
-import type { Filter, QueryInput } from '../access/language';
+import { type QueryVisibility, type SavedQuery, savedQueries } from '../../db/schema/queries';
+import type { QueryInput } from '../access/language';
+import { declareParameters, type ParameterDeclaration } from '../access/parameters';
 import { datasetVisibleTo, findDataset } from '../access/visibility';
 import { roleAtLeast } from '../auth/roles';
 import type { AuthedContext } from '../context';
 import { ForbiddenError, InputError, NotFoundError } from '../errors';
-
-const PARAM = /^\$params\.([A-Za-z_][A-Za-z0-9_]{0,62})$/;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/** Parameter names a query refers to as `"$params.<name>"` in filter values. */
-export function referencedParameters(query: QueryInput): Set<string> {
-  const found = new Set<string>();
-  const visit = (value: unknown) => {
-    if (typeof value === 'string') {
-      const m = PARAM.exec(value);
-      if (m) found.add(m[1]!);
-    } else if (Array.isArray(value)) for (const v of value) visit(v);
-  };
-  const walk = (f: Filter | null | undefined) => {
-    if (!f) return;
-    for (const x of f.and ?? []) walk(x);
-    for (const x of f.or ?? []) walk(x);
-    walk(f.not);
-    for (const op of [
-      'eq',
-      'ne',
-      'lt',
-      'lte',
-      'gt',
-      'gte',
-      'in',
-      'notIn',
-      'between',
-      'contains',
-      'startsWith',
-    ] as const)
-      visit(f[op]);
-  };
-  walk(query.where);
-  walk(query.having);
-  return found;
-}
-
-/** Replaces every `"$params.<name>"` with the argument, typed by the parameter's declaration. */
-export function bindParameters(
-  query: QueryInput,
-  declared: StoredParameter[],
-  given: Record<string, unknown>,
-): QueryInput {
-  const byName = new Map(declared.map((p) => [p.name, p]));
-  for (const name of Object.keys(given)) {
-    if (!byName.has(name)) throw new InputError(`No parameter named "${name}".`, 'params');
-  }
-  const values = new Map<string, unknown>();
-  for (const p of declared) {
-    const raw = given[p.name] ?? p.default;
-    if (raw === undefined || raw === null) {
-      if (p.required) throw new InputError(`Parameter "${p.name}" is required.`, 'params');
-      values.set(p.name, null);
-      continue;
-    }
-    const text = coerce(raw, p.type, `Parameter "${p.name}"`);
-    values.set(
-      p.name,
-      p.type === 'INTEGER' || p.type === 'FLOAT'
-        ? Number(text)
-        : p.type === 'BOOLEAN'
-          ? text === 'true'
-          : text,
-    );
-  }
-  const sub = (value: unknown): unknown => {
-    if (typeof value === 'string') {
-      const m = PARAM.exec(value);
-      return m ? values.get(m[1]!) : value;
-    }
-    return Array.isArray(value) ? value.map(sub) : value;
-  };
-  const walk = (f: Filter | null | undefined): Filter | null | undefined => {
-    if (!f) return f;
-    const out: Filter = { ...f };
-    if (f.and) out.and = f.and.map((x) => walk(x)!);
-    if (f.or) out.or = f.or.map((x) => walk(x)!);
-    if (f.not) out.not = walk(f.not);
-    for (const op of ['eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'notIn', 'between'] as const)
-      if (f[op] != null) (out as Record<string, unknown>)[op] = sub(f[op]);
-    for (const op of ['contains', 'startsWith'] as const)
-      if (f[op] != null) out[op] = sub(f[op]) as string | null;
-    return out;
-  };
-  return { ...query, where: walk(query.where), having: walk(query.having) };
-}
 
 export async function saveQuery(
   ctx: AuthedContext,
@@ -103,38 +16,14 @@ export async function saveQuery(
     name: string;
     description?: string | null;
     query: QueryInput;
-    parameters?: Array<
-      Omit<StoredParameter, 'default' | 'required'> & {
-        required?: boolean | null;
-        default?: unknown;
-      }
-    > | null;
-    visibility?: 'ORG' | 'PRIVATE' | null;
+    parameters?: ParameterDeclaration[] | null;
+    visibility?: QueryVisibility | null;
   },
 ): Promise<SavedQuery> {
   const dataset = await findDataset(ctx, input.datasetId);
   const name = input.name.trim();
   if (!name || name.length > 200) throw new InputError('name must be 1 to 200 characters.', 'name');
-  const parameters: StoredParameter[] = (input.parameters ?? []).map((p) => {
-    if (!NAME.test(p.name))
-      throw new InputError(
-        `Parameter name "${p.name}" must be a letter or _ then letters, digits or _.`,
-        'parameters',
-      );
-    if (p.default !== undefined && p.default !== null)
-      coerce(p.default, p.type, `Default of "${p.name}"`);
-    return { name: p.name, type: p.type, required: p.required ?? true, default: p.default ?? null };
-  });
-  if (new Set(parameters.map((p) => p.name)).size !== parameters.length)
-    throw new InputError('Two parameters have the same name.', 'parameters');
-  const declared = new Set(parameters.map((p) => p.name));
-  for (const used of referencedParameters(input.query)) {
-    if (!declared.has(used))
-      throw new InputError(
-        `The query uses "$params.${used}", which is not declared.`,
-        'parameters',
-      );
-  }
+  const parameters = declareParameters(input.parameters ?? [], input.query);
   const [saved] = await ctx.db
     .insert(savedQueries)
     .values({
