@@ -419,7 +419,7 @@ const IngestionStatusEnum = builder.enumType('IngestionStatus', {
     LOADING: { description: 'Rows are being loaded.' },
     READY: { description: 'The version is loaded and visible.' },
     FAILED: { description: 'The upload failed; nothing was stored.' },
-  } as const,
+  } as const satisfies Record<IngestionEvent['status'], { description: string }>,
 });
 
 const IngestionProgress = builder.objectRef<IngestionEvent>('IngestionProgress').implement({

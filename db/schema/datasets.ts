@@ -112,7 +112,9 @@ export const datasetColumns = pgTable(
 export type DatasetColumn = typeof datasetColumns.$inferSelect;
 export type NewDatasetColumn = typeof datasetColumns.$inferInsert;
 
-export const uploadStatusEnum = pgEnum('upload_status', ['PENDING', 'LOADING', 'READY', 'FAILED']);
+export const UPLOAD_STATUSES = ['PENDING', 'LOADING', 'READY', 'FAILED'] as const;
+export type UploadStatus = (typeof UPLOAD_STATUSES)[number];
+export const uploadStatusEnum = pgEnum('upload_status', UPLOAD_STATUSES);
 
 /**
  * A signed upload URL handed out by `createUploadUrl`: single use, short-lived. Its id becomes

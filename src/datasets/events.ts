@@ -1,8 +1,11 @@
+import type { UploadStatus } from '../../db/schema/datasets';
+
 /** Progress of one upload into a dataset. */
 export interface IngestionEvent {
   datasetId: string;
   versionId: string;
-  status: 'LOADING' | 'READY' | 'FAILED';
+  /** PENDING is only a signed URL not used yet: nothing to report. */
+  status: Exclude<UploadStatus, 'PENDING'>;
   rows: number;
   bytes: number;
   /** Known when the upload's size is known. */
