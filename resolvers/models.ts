@@ -1,16 +1,18 @@
-/** Query.models · Query.model · Query.trainingRun · Query.trainingRuns · Query.predict · Mutation.trainModel · Mutation.cancelTrainingRun · Mutation.setModelAlias · Mutation.removeModelAlias · Mutation.batchPredict · Subscription.trainingProgress · Subscription.trainingRuns */
+/** Query.models · Query.model · Query.trainingRun · Query.trainingRuns · Query.predict · Query.predictionRun · Mutation.trainModel · Mutation.cancelTrainingRun · Mutation.setModelAlias · Mutation.removeModelAlias · Mutation.batchPredict · Subscription.trainingProgress · Subscription.trainingRuns */
 import { createContextCache } from '@pothos/core';
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
-import type { ModelAliasEvent } from '../db/schema/models';
+import type { RunStatus } from '../db/schema/common';
+import type { ModelAliasEvent, PredictionRun } from '../db/schema/models';
 import { builder } from '../schema/builder';
 import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { openStream } from '../src/events/stream';
-import { startBatchPrediction } from '../src/models/batch';
+import { BATCH_PREDICT_JOB, loadPredictionRuns, startBatchPrediction } from '../src/models/batch';
 import type { TrainingEvent } from '../src/models/events';
 import * as registry from '../src/models/registry';
+import { TRAIN_JOB } from '../src/models/training-job';
 import type { Metrics } from '../src/models/types';
 import { UserRef } from './auth';
 import { DatasetRef, DatasetVersionRef } from './datasets';
@@ -77,14 +79,14 @@ const AlgorithmEnum = builder.enumType('Algorithm', {
 });
 
 const RunStatusEnum = builder.enumType('RunStatus', {
-  description: 'Where a training run stands.',
+  description: 'Where a run (training, batch prediction) stands.',
   values: {
     QUEUED: { description: 'Waiting for a worker.' },
-    RUNNING: { description: 'A worker is training it.' },
-    SUCCEEDED: { description: 'Trained; its model version exists.' },
+    RUNNING: { description: 'A worker is running it.' },
+    SUCCEEDED: { description: 'Done; its result (model version, dataset version) exists.' },
     FAILED: { description: 'Stopped by an error or a lost worker; see `error`.' },
     CANCELLED: { description: 'Stopped on request.' },
-  } as const,
+  } as const satisfies Record<RunStatus, { description: string }>,
 });
 
 const MetricEnum = builder.enumType('ModelMetric', {
@@ -178,14 +180,31 @@ const EpochRef = builder.objectRef<TrainingEvent>('TrainingProgress').implement(
       description: 'Status after this event.',
       resolve: (e) => e.status,
     }),
-    epoch: t.exposeInt('epoch', { nullable: true, description: 'Epoch just finished (from 1).' }),
+    epoch: t.exposeInt('epoch', {
+      nullable: true,
+      description: 'Epoch of the current candidate just finished (from 1).',
+      deprecationReason:
+        'Per candidate: restarts with each candidate, trial and the refit. Use step and totalSteps.',
+    }),
     totalEpochs: t.exposeInt('totalEpochs', {
       nullable: true,
       description: 'Epochs of the current candidate.',
+      deprecationReason:
+        'Per candidate: restarts with each candidate, trial and the refit. Use step and totalSteps.',
+    }),
+    step: t.exposeInt('step', {
+      nullable: true,
+      description:
+        'Epochs done over the whole run (every candidate, trial and the refit); never decreases.',
+    }),
+    totalSteps: t.exposeInt('totalSteps', {
+      nullable: true,
+      description:
+        'Epochs the whole run takes; never below step (it may shrink once the refit is known).',
     }),
     candidate: t.exposeString('candidate', {
       nullable: true,
-      description: 'Candidate being trained, e.g. MLP#1.',
+      description: 'Candidate being trained, e.g. MLP#1, MLP#2 (a trial), MLP#1:refit.',
     }),
     loss: t.exposeFloat('loss', { nullable: true, description: 'Training loss.' }),
     valLoss: t.exposeFloat('valLoss', { nullable: true, description: 'Validation loss.' }),
@@ -329,7 +348,24 @@ TrainingRunRef.implement({
     epochsDone: t.exposeInt('epochsDone', { description: 'Epochs finished (all candidates).' }),
     totalEpochs: t.exposeInt('totalEpochs', {
       nullable: true,
-      description: 'Epochs of the current candidate.',
+      description: 'Epochs of the candidate last reported.',
+      deprecationReason:
+        'Per candidate: restarts with each candidate, trial and the refit. Use step and totalSteps.',
+    }),
+    step: t.exposeInt('step', {
+      description:
+        'Epochs done over the whole run (every candidate, trial and the refit); never decreases within an attempt.',
+    }),
+    totalSteps: t.exposeInt('totalSteps', {
+      nullable: true,
+      description: 'Epochs the whole run takes, once a worker knows; never below step.',
+    }),
+    candidate: t.exposeString('phase', {
+      nullable: true,
+      description: 'Candidate being trained now, or last trained, e.g. MLP#2.',
+    }),
+    attempt: t.exposeInt('attempt', {
+      description: 'Attempts started (a run handed back by a stopping worker starts again).',
     }),
     history: t.field({
       type: ['JSON'],
@@ -544,11 +580,60 @@ builder.queryFields((t) => ({
   }),
 }));
 
+export const PredictionRunRef = builder.loadableNodeRef<PredictionRun>('PredictionRun', {
+  id: { resolve: (r) => r.id },
+  load: async (ids: string[], ctx) =>
+    ctx.viewer ? loadPredictionRuns(ctx as AuthedContext, ids) : [],
+  sort: (r) => r.id,
+});
+
+PredictionRunRef.implement({
+  description:
+    'One batch prediction, run by a worker: rows done out of rows to predict, then SUCCEEDED (its dataset version exists) or FAILED (nothing of it remains).',
+  fields: (t) => ({
+    status: t.field({ type: RunStatusEnum, description: 'Status.', resolve: (r) => r.status }),
+    step: t.exposeInt('step', { description: 'Rows predicted so far; never decreases.' }),
+    totalSteps: t.exposeInt('totalSteps', {
+      nullable: true,
+      description: 'Rows to predict (the rows you may read, at most the version row count).',
+    }),
+    error: t.exposeString('error', { nullable: true, description: 'Why it failed.' }),
+    attempt: t.exposeInt('attempt', { description: 'Attempts started.' }),
+    worker: t.exposeString('worker', { nullable: true, description: 'host:pid of the worker.' }),
+    modelVersion: t.field({
+      type: ModelVersionRef,
+      description: 'The version predicting.',
+      resolve: (r) => r.modelVersionId,
+    }),
+    dataset: t.field({
+      type: DatasetRef,
+      nullable: true,
+      description: 'The dataset receiving the predictions; null once a failed run removed it.',
+      resolve: (r) => r.datasetId,
+    }),
+    versionId: t.id({
+      description: 'ID its dataset version has once written.',
+      resolve: (r) => encodeGlobalID('DatasetVersion', r.versionId),
+    }),
+    queuedAt: t.expose('queuedAt', { type: 'DateTime', description: 'When queued.' }),
+    startedAt: t.expose('startedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a worker started it.',
+    }),
+    finishedAt: t.expose('finishedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it ended.',
+    }),
+  }),
+});
+
 const BatchPrediction = builder
-  .objectRef<{ datasetId: string; versionId: string }>('BatchPrediction')
+  .objectRef<{ datasetId: string; versionId: string; run: PredictionRun }>('BatchPrediction')
   .implement({
     description:
-      'A batch prediction under way: follow it with `datasetIngestion(versionId:)` until READY.',
+      'A batch prediction under way: follow it with `datasetIngestion(versionId:)` until READY, or read its `run`.',
     fields: (t) => ({
       dataset: t.field({
         type: DatasetRef,
@@ -559,14 +644,29 @@ const BatchPrediction = builder
         description: 'ID its version will have once loaded.',
         resolve: (b) => encodeGlobalID('DatasetVersion', b.versionId),
       }),
+      run: t.field({
+        type: PredictionRunRef,
+        description: 'The run that writes it: status and progress (rows done of rows to do).',
+        resolve: (b) => b.run,
+      }),
     }),
   });
+
+builder.queryFields((t) => ({
+  predictionRun: t.withAuth({ authenticated: true }).field({
+    type: PredictionRunRef,
+    nullable: true,
+    description: 'One batch prediction run; null when not visible.',
+    args: { id: t.arg.globalID({ for: [PredictionRunRef], required: true }) },
+    resolve: (_root, { id }) => id.id,
+  }),
+}));
 
 builder.mutationFields((t) => ({
   batchPredict: t.withAuth({ role: 'ANALYST' }).field({
     type: BatchPrediction,
     description:
-      'Predicts for every row of a dataset version you may read (through the access gate) and writes the rows with a `prediction` column (and `probability` for classification) as a new dataset, streamed like an upload with progress on `datasetIngestion(versionId:)`.',
+      'Queues a batch prediction: a worker predicts for every row of a dataset version you may read (through the access gate) and writes the rows with a `prediction` column (and `probability` for classification) as a new dataset, with progress on `datasetIngestion(versionId:)` and on its `run`.',
     errors,
     args: {
       versionId: t.arg.globalID({ for: [ModelVersionRef], required: true }),
@@ -574,11 +674,15 @@ builder.mutationFields((t) => ({
       newDatasetName: t.arg.string({ description: 'Name of the new dataset (default derived).' }),
     },
     resolve: (_root, args, ctx) =>
-      startBatchPrediction(ctx, {
-        modelVersionId: args.versionId.id,
-        datasetVersionId: args.datasetVersionId.id,
-        newDatasetName: args.newDatasetName,
-      }),
+      startBatchPrediction(
+        ctx,
+        {
+          modelVersionId: args.versionId.id,
+          datasetVersionId: args.datasetVersionId.id,
+          newDatasetName: args.newDatasetName,
+        },
+        (runId) => ctx.jobs.send(BATCH_PREDICT_JOB, { runId }),
+      ),
   }),
   trainModel: t.withAuth({ role: 'ANALYST' }).field({
     type: TrainingRunRef,
@@ -600,7 +704,9 @@ builder.mutationFields((t) => ({
               )
             : null,
         },
-        (runId) => ctx.jobs.sendTraining(runId),
+        async (runId) => {
+          await ctx.jobs.send(TRAIN_JOB, { runId });
+        },
       ),
   }),
   cancelTrainingRun: t.withAuth({ role: 'ANALYST' }).field({
@@ -657,9 +763,11 @@ function snapshot(run: Run): TrainingEvent {
     modelId: run.modelId,
     orgId: run.orgId,
     status: run.status,
-    epoch: run.epochsDone || null,
+    epoch: (last?.epoch as number) ?? null,
     totalEpochs: run.totalEpochs,
-    candidate: (last?.candidate as string) ?? null,
+    step: run.step,
+    totalSteps: run.totalSteps,
+    candidate: run.phase ?? (last?.candidate as string) ?? null,
     loss: (last?.loss as number) ?? null,
     valLoss: (last?.valLoss as number) ?? null,
     metrics: (last?.metrics as Record<string, number>) ?? null,

@@ -1,9 +1,10 @@
 import type { Database } from '../db/client';
 import type { Config } from './config';
 import { createEventBus, type EventBus } from './events/bus';
+import { jobDomains } from './job-kinds';
 import { type JobQueue, lazyJobQueue } from './jobs/queue';
-import { startReaper } from './jobs/reaper';
-import { startTrainingWorkers } from './jobs/workers';
+import { startReaper } from './jobs/runs';
+import { queueOptionsOf, startWorkers } from './jobs/workers';
 import type { Logger } from './log';
 import { type PesoServer, startServer } from './server';
 
@@ -11,14 +12,15 @@ export interface Platform {
   server: PesoServer;
   events: EventBus;
   jobs: JobQueue;
-  /** Pids of the local training processes alive now. */
+  /** Pids of the local pool processes (training, prediction) alive now. */
   workerProcesses(): number[];
   close(): Promise<void>;
 }
 
 /**
- * Starts everything one API process runs: the event bus, the job queue, `config.workers`
- * training processes, the reaper of lost runs, and the HTTP/WebSocket server.
+ * Starts everything one API process runs: the event bus, the job queue, workers for every job
+ * kind with `config.workers` pool processes, the reaper of lost runs, and the HTTP/WebSocket
+ * server.
  */
 export async function startPlatform(deps: {
   config: Config;
@@ -30,13 +32,17 @@ export async function startPlatform(deps: {
   const { config, database, log } = deps;
   const events = createEventBus(database, config.redisUrl);
   await events.ready;
-  const jobs = lazyJobQueue(database, config, log);
+  const jobs = lazyJobQueue(database, config, log, queueOptionsOf(jobDomains));
   const base = { config, database, log, events, jobs };
   const workers =
     config.workers > 0
-      ? await startTrainingWorkers(base, jobs, { size: config.workers, backend: config.tfBackend })
+      ? await startWorkers(base, jobs, jobDomains, { size: config.workers })
       : null;
-  const stopReaper = startReaper(base, config.runTimeoutSeconds);
+  const stopReaper = startReaper(
+    base,
+    jobDomains.flatMap((d) => d.runs ?? []),
+    config.runTimeoutSeconds,
+  );
   const server = await startServer({ ...deps, events, jobs });
   let closing: Promise<void> | null = null;
   return {

@@ -1,11 +1,27 @@
 /**
- * Entry of a training child process: receives one `train` message at a time, trains, and
- * reports epochs and the result to its parent. It never touches the database.
+ * Entry of a pool child process: imports the task modules named on its command line, then runs
+ * one task at a time, dispatching by kind, and reports progress and the outcome to its parent.
+ * It never touches the database.
  */
-import { initBackend } from '../models/backend';
-import { train } from '../models/train';
-import { FeatureError } from '../models/types';
-import type { FromChild, ToChild } from './protocol';
+import { pathToFileURL } from 'node:url';
+import {
+  type FromChild,
+  serializeError,
+  type TaskHandler,
+  type TaskHandlers,
+  type TaskKind,
+  type ToChild,
+} from './protocol';
+
+// Loaded while the first message may already be on its way: the listener below waits for it.
+const handlers: Promise<TaskHandlers> = (async () => {
+  const all: TaskHandlers = {};
+  for (const file of process.argv.slice(2)) {
+    const module = (await import(pathToFileURL(file).href)) as { tasks: TaskHandlers };
+    Object.assign(all, module.tasks);
+  }
+  return all;
+})();
 
 let cancelled = false;
 let terminating = false;
@@ -18,7 +34,7 @@ function send(message: FromChild): Promise<void> {
   });
 }
 
-// SIGTERM: finish the epoch in progress, report, and exit; idle children exit at once.
+// SIGTERM: finish the step in progress, report, and exit; idle children exit at once.
 process.on('SIGTERM', () => {
   terminating = true;
   if (!busy) process.exit(0);
@@ -32,22 +48,22 @@ process.on('message', async (message: ToChild) => {
   }
   busy = true;
   cancelled = false;
+  let stoppedEarly = false;
   try {
-    const { backend, device } = await initBackend(message.backend as never);
-    await send({ type: 'started', backend, device });
-    const output = await train(message.data, message.config, {
-      onEpoch: (event) => send({ type: 'epoch', event }),
-      shouldStop: () => cancelled || terminating,
+    const handler = (await handlers)[message.kind] as TaskHandler<TaskKind> | undefined;
+    if (!handler) throw new Error(`No handler for task kind "${message.kind}".`);
+    const output = await handler(message.input as never, {
+      progress: (data) => send({ type: 'progress', data }),
+      shouldStop: () => {
+        if (cancelled || terminating) stoppedEarly = true;
+        return cancelled || terminating;
+      },
     });
-    if (terminating && !cancelled) await send({ type: 'interrupted' });
+    // A task cut short by SIGTERM (not by a cancel) is unfinished work: hand it back.
+    if (terminating && !cancelled && stoppedEarly) await send({ type: 'interrupted' });
     else await send({ type: 'done', output });
   } catch (error) {
-    await send({
-      type: 'error',
-      name: error instanceof Error ? error.name : 'Error',
-      message: error instanceof Error ? error.message : String(error),
-      feature: error instanceof FeatureError ? error.feature : null,
-    });
+    await send({ type: 'error', error: serializeError(error) });
   } finally {
     busy = false;
     if (terminating) process.exit(0);

@@ -1,16 +1,38 @@
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type QueueOptions, type SendOptions } from 'pg-boss';
 import type { Database } from '../../db/client';
 import type { Config } from '../config';
 import type { Logger } from '../log';
 
-export const TRAIN_QUEUE = 'peso-train';
+/**
+ * Every job kind and its payload, composed from the domains: each declares its own kinds next
+ * to its handlers (`declare module '../jobs/queue' { interface Jobs { … } }`), so this runtime
+ * knows none of them and every `send`/`work`/`schedule` is still typed.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in the domains.
+export interface Jobs {}
+export type JobName = keyof Jobs & string;
+
+/** What a job kind asks of its queue (pg-boss queue options), set once per kind. */
+export type JobQueueOptions = Pick<QueueOptions, 'retryLimit' | 'retryDelay' | 'expireInSeconds'>;
+
+/**
+ * Kinds whose runs keep their own record (`src/jobs/runs.ts`) decide themselves whether a lost
+ * attempt is failed or handed back: no pg-boss retries unless a kind asks for them.
+ */
+const DEFAULT_QUEUE: JobQueueOptions = { retryLimit: 0, expireInSeconds: 24 * 60 * 60 };
 
 /** The job queue (pg-boss in the platform's own database) as the rest of Peso sees it. */
 export interface JobQueue {
-  /** Queues a training run; workers claim it. */
-  sendTraining(runId: string): Promise<void>;
-  /** Runs `handler` for each claimed training job, at most `concurrency` at once. */
-  workTraining(concurrency: number, handler: (runId: string) => Promise<void>): Promise<void>;
+  /** Queues a job; returns its id, or null when a singleton key kept it out. */
+  send<K extends JobName>(name: K, payload: Jobs[K], options?: SendOptions): Promise<string | null>;
+  /** Runs `handler` for each claimed job of `name`, at most `concurrency` at once. */
+  work<K extends JobName>(
+    name: K,
+    options: { concurrency: number },
+    handler: (payload: Jobs[K], job: { id: string }) => Promise<void>,
+  ): Promise<void>;
+  /** Sends `payload` to `name` on a cron expression (UTC), from whichever process's turn it is. */
+  schedule<K extends JobName>(name: K, cron: string, payload: Jobs[K]): Promise<void>;
   /** Stops claiming new jobs (jobs in hand finish). */
   stopWorking(): Promise<void>;
   stop(): Promise<void>;
@@ -18,12 +40,16 @@ export interface JobQueue {
 
 /**
  * pg-boss over PGlite goes through its `db` adapter (one connection: parameterless scripts via
- * `exec`, the rest via `query`); over PostgreSQL it uses its own small pool.
+ * `exec`, the rest via `query`); over PostgreSQL it uses its own small pool. Cron is on
+ * (`schedule: true`) in every process: pg-boss files each occurrence under a singleton key, so
+ * several API processes and workers sharing the database send it once, and a missed occurrence
+ * is skipped rather than replayed (`missed: 'skip'`).
  */
 export async function startJobQueue(
   database: Database,
   connectionString: string | null,
   log: Logger,
+  queues: Partial<Record<JobName, JobQueueOptions>> = {},
 ): Promise<JobQueue> {
   const boss =
     database.kind === 'pglite'
@@ -36,39 +62,54 @@ export async function startJobQueue(
               return { rows: results.flatMap((r) => r.rows) };
             },
           },
-          schedule: false,
+          schedule: true,
         })
-      : new PgBoss({ connectionString: connectionString!, max: 3, schedule: false });
+      : new PgBoss({ connectionString: connectionString!, max: 3, schedule: true });
   boss.on('error', (error: unknown) => log.warn({ err: error }, 'job queue error'));
   await boss.start();
-  if (!(await boss.getQueue(TRAIN_QUEUE))) {
-    try {
-      // No pg-boss retries: Peso decides itself whether a lost run is failed or handed back.
-      await boss.createQueue(TRAIN_QUEUE, { retryLimit: 0, expireInSeconds: 24 * 60 * 60 });
-    } catch (error) {
-      // Another process created it at the same moment.
-      if (!(await boss.getQueue(TRAIN_QUEUE))) throw error;
+
+  const created = new Map<string, Promise<void>>();
+  const ensureQueue = (name: JobName) => {
+    let pending = created.get(name);
+    if (!pending) {
+      pending = (async () => {
+        if (await boss.getQueue(name)) return;
+        try {
+          await boss.createQueue(name, { ...DEFAULT_QUEUE, ...queues[name] });
+        } catch (error) {
+          // Another process created it at the same moment.
+          if (!(await boss.getQueue(name))) throw error;
+        }
+      })();
+      pending.catch(() => created.delete(name));
+      created.set(name, pending);
     }
-  }
-  let working = false;
+    return pending;
+  };
+  const working = new Set<string>();
   return {
-    async sendTraining(runId) {
-      // A duplicate job is harmless: a run is claimed atomically by its QUEUED status.
-      await boss.send(TRAIN_QUEUE, { runId });
+    async send(name, payload, options) {
+      await ensureQueue(name);
+      return boss.send(name, payload as object, options ?? {});
     },
-    async workTraining(concurrency, handler) {
-      working = true;
-      await boss.work<{ runId: string }>(
-        TRAIN_QUEUE,
-        { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
+    async work(name, options, handler) {
+      await ensureQueue(name);
+      working.add(name);
+      await boss.work<Jobs[typeof name]>(
+        name,
+        { batchSize: 1, localConcurrency: options.concurrency, pollingIntervalSeconds: 0.5 },
         async ([job]) => {
-          if (job) await handler(job.data.runId);
+          if (job) await handler(job.data, { id: job.id });
         },
       );
     },
+    async schedule(name, cron, payload) {
+      await ensureQueue(name);
+      await boss.schedule(name, cron, payload as object, { missed: 'skip' });
+    },
     async stopWorking() {
-      if (working) await boss.offWork(TRAIN_QUEUE, { wait: true });
-      working = false;
+      await Promise.all([...working].map((name) => boss.offWork(name, { wait: true })));
+      working.clear();
     },
     async stop() {
       await boss.stop({ graceful: true, close: true, timeout: 30_000 });
@@ -77,22 +118,29 @@ export async function startJobQueue(
 }
 
 /**
- * The job queue, started on first use: a process that runs no workers and never trains pays
+ * The job queue, started on first use: a process that runs no workers and queues nothing pays
  * nothing for it.
  */
-export function lazyJobQueue(database: Database, config: Config, log: Logger): JobQueue {
+export function lazyJobQueue(
+  database: Database,
+  config: Config,
+  log: Logger,
+  queues: Partial<Record<JobName, JobQueueOptions>> = {},
+): JobQueue {
   let queue: Promise<JobQueue> | null = null;
   const get = () => {
     queue ??= startJobQueue(
       database,
       config.database.kind === 'postgres' ? config.database.url : null,
       log,
+      queues,
     );
     return queue;
   };
   return {
-    sendTraining: async (runId) => (await get()).sendTraining(runId),
-    workTraining: async (n, handler) => (await get()).workTraining(n, handler),
+    send: async (name, payload, options) => (await get()).send(name, payload, options),
+    work: async (name, options, handler) => (await get()).work(name, options, handler),
+    schedule: async (name, cron, payload) => (await get()).schedule(name, cron, payload),
     stopWorking: async () => {
       if (queue) await (await queue).stopWorking();
     },

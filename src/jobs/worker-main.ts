@@ -1,17 +1,17 @@
 /**
- * `npm run worker`: a standalone training worker, e.g. on a GPU host. It claims jobs from the
- * platform's PostgreSQL (DATABASE_URL), reads training data through the access gate as the
- * person who started each run, trains in child processes (PESO_WORKERS of them, default 1),
- * and publishes progress over LISTEN/NOTIFY to every API process. SIGTERM or SIGINT: each busy
- * child finishes its epoch and its run goes back to the queue.
+ * `npm run worker`: a standalone worker for every job kind, e.g. on a GPU host. It claims jobs
+ * from the platform's PostgreSQL (DATABASE_URL), reads data through the access gate as the
+ * person who started each run, does the CPU-heavy part in child processes (PESO_WORKERS of them,
+ * default 1), and publishes progress over LISTEN/NOTIFY to every API process. SIGTERM or SIGINT:
+ * each busy child finishes its step and its job goes back to the queue.
  */
 import { openDatabase } from '../../db/client';
 import { ConfigError, loadConfig } from '../config';
 import { createEventBus } from '../events/bus';
+import { jobDomains } from '../job-kinds';
 import { createLogger } from '../log';
-import { initBackend } from '../models/backend';
 import { startJobQueue } from './queue';
-import { startTrainingWorkers } from './workers';
+import { queueOptionsOf, startWorkers } from './workers';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -34,23 +34,22 @@ async function main() {
   const database = await openDatabase(config.database);
   const events = createEventBus(database, config.redisUrl);
   await events.ready;
-  const jobs = await startJobQueue(database, config.database.url, log);
-  const backend = await initBackend(config.tfBackend);
+  const jobs = await startJobQueue(database, config.database.url, log, queueOptionsOf(jobDomains));
   const size = Math.max(1, config.workers);
-  const workers = await startTrainingWorkers({ config, database, log, events, jobs }, jobs, {
+  const workers = await startWorkers({ config, database, log, events, jobs }, jobs, jobDomains, {
     size,
-    backend: config.tfBackend,
   });
-  log.info({ processes: size, ...backend }, 'worker ready');
-  process.stdout.write(
-    `Peso worker ready: ${size} training process(es), ${backend.backend} on ${backend.device}\n`,
+  log.info(
+    { processes: size, kinds: jobDomains.flatMap((d) => d.kinds.map((k) => k.name)) },
+    'worker ready',
   );
+  process.stdout.write(`Peso worker ready: ${size} pool process(es)\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'worker stopping: finishing current epochs');
+    log.info({ signal }, 'worker stopping: finishing current steps');
     await workers.stop();
     await jobs.stop();
     await events.close();

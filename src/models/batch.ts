@@ -1,42 +1,73 @@
-import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { createHash, randomUUID } from 'node:crypto';
+import { and, eq, inArray } from 'drizzle-orm';
+import type { ColumnType } from '../../db/schema/datasets';
 import { datasets, datasetUploads, datasetVersions } from '../../db/schema/datasets';
-import { models } from '../../db/schema/models';
-import { gatedStream, openGate } from '../access/gate';
-import type { AuthedContext } from '../context';
-import { createDataset, uploadVersion } from '../datasets/service';
-import { ForbiddenError, InputError, NotFoundError, PesoError } from '../errors';
-import { csvCell } from '../query/export';
+import {
+  type Model,
+  models,
+  modelVersions,
+  type PredictionRun,
+  predictionRuns,
+} from '../../db/schema/models';
+import { type Gate, gatedStream, openGate, planAll } from '../access/gate';
+import { datasetVisibleTo } from '../access/visibility';
+import { viewerFor } from '../auth/viewer';
+import { type AuthedContext, type ContextDeps, contextFor } from '../context';
+import type { IngestionEvent } from '../datasets/events';
+import { createDataset } from '../datasets/service';
+import { type NewColumn, writeVersion } from '../datasets/writer';
+import { ForbiddenError, InputError, NotFoundError } from '../errors';
+import type { EventBus } from '../events/bus';
+import { executeRun, runsOf } from '../jobs/runs';
+import type { WorkerContext } from '../jobs/workers';
 import { findVersion } from './registry';
 import type { ModelArtifact } from './types';
 
-/** Batches of CSV text waiting for the loader; the producer pauses above this many. */
-const MAX_PENDING = 4;
+export const BATCH_PREDICT_JOB = 'peso-batch-predict';
+
+/** At most this often a LOADING event goes out, as for uploads. */
+const PROGRESS_INTERVAL_MS = 250;
 
 /**
- * Starts a batch prediction: every row of a dataset version (read through the gate as the
- * caller, masked columns as the caller sees them) with the model's prediction appended — and,
- * for classification, its probability — loaded as version 1 of a new dataset through the same
- * streaming path as uploads. Returns at once with the promised version id;
- * `datasetIngestion(versionId:)` follows it to READY or FAILED. A failed batch removes the
- * dataset it created.
+ * A batch prediction's progress as an upload's: `datasetIngestion(versionId:)` follows it the
+ * same way (LOADING with rows done, then READY or FAILED).
  */
-export async function startBatchPrediction(
-  ctx: AuthedContext,
-  input: { modelVersionId: string; datasetVersionId: string; newDatasetName?: string | null },
-): Promise<{ datasetId: string; versionId: string }> {
-  const version = await findVersion(ctx, input.modelVersionId);
-  const [model] = await ctx.db.select().from(models).where(eq(models.id, version.modelId));
-  const [source] = await ctx.db
-    .select({ datasetId: datasets.id, name: datasets.name })
-    .from(datasetVersions)
-    .innerJoin(datasets, eq(datasets.id, datasetVersions.datasetId))
-    .where(eq(datasetVersions.id, input.datasetVersionId));
-  if (!model || !source) throw new NotFoundError('DatasetVersion');
-  const gate = await openGate(ctx, {
-    datasetId: source.datasetId,
-    versionId: input.datasetVersionId,
-  });
+function publishPrediction(events: EventBus, run: PredictionRun): void {
+  if (!run.datasetId) return;
+  const seconds = run.startedAt ? (Date.now() - run.startedAt.getTime()) / 1000 : 0;
+  const event: IngestionEvent = {
+    datasetId: run.datasetId,
+    versionId: run.versionId,
+    status:
+      run.status === 'SUCCEEDED'
+        ? 'READY'
+        : run.status === 'FAILED' || run.status === 'CANCELLED'
+          ? 'FAILED'
+          : 'LOADING',
+    rows: run.step,
+    bytes: 0,
+    totalBytes: null,
+    rowsPerSecond: seconds > 0 ? Math.round(run.step / seconds) : 0,
+    error: run.error,
+  };
+  events.publish(`datasetIngestion:${run.datasetId}`, event);
+}
+
+/** The state of batch predictions, moved by the job runtime's one run-state helper. */
+export const predictionRunState = runsOf<PredictionRun>({
+  noun: 'batch prediction',
+  table: predictionRuns,
+  publish: publishPrediction,
+  // Nothing half-made stays: the dataset created for it goes (with its upload record). Its
+  // version was written in one transaction that never committed.
+  cleanup: async (deps: ContextDeps, run: PredictionRun) => {
+    if (run.datasetId)
+      await deps.database.db.delete(datasets).where(eq(datasets.id, run.datasetId));
+  },
+});
+
+/** Every feature the model needs must be a column the caller reads in clear. */
+function checkFeatures(model: Model, gate: Gate): void {
   const columns = new Map(gate.access.columns.map((c) => [c.name, c]));
   for (const feature of model.features) {
     const c = columns.get(feature);
@@ -50,6 +81,42 @@ export async function startBatchPrediction(
         `Cannot predict from column "${feature}": you cannot read it in clear.`,
       );
   }
+}
+
+/** `base`, or `alt`, or `alt_2`, … — the first not taken by another column. */
+function freeName(taken: Set<string>, base: string, alt: string): string {
+  if (!taken.has(base)) return base;
+  let name = alt;
+  for (let i = 2; taken.has(name); i++) name = `${alt}_${i}`;
+  return name;
+}
+
+/**
+ * Queues a batch prediction: every row of a dataset version (read through the gate as the
+ * caller, masked columns as the caller sees them) with the model's prediction appended — and,
+ * for classification, its probability — written by a worker as version 1 of a new dataset.
+ * Returns at once with the new dataset, the promised version id and the run;
+ * `datasetIngestion(versionId:)` follows it to READY or FAILED. A failed run removes the dataset
+ * it created.
+ */
+export async function startBatchPrediction(
+  ctx: AuthedContext,
+  input: { modelVersionId: string; datasetVersionId: string; newDatasetName?: string | null },
+  send: (runId: string) => Promise<unknown>,
+): Promise<{ datasetId: string; versionId: string; run: PredictionRun }> {
+  const version = await findVersion(ctx, input.modelVersionId);
+  const [model] = await ctx.db.select().from(models).where(eq(models.id, version.modelId));
+  const [source] = await ctx.db
+    .select({ datasetId: datasets.id, name: datasets.name })
+    .from(datasetVersions)
+    .innerJoin(datasets, eq(datasets.id, datasetVersions.datasetId))
+    .where(eq(datasetVersions.id, input.datasetVersionId));
+  if (!model || !source) throw new NotFoundError('DatasetVersion');
+  const gate = await openGate(ctx, {
+    datasetId: source.datasetId,
+    versionId: input.datasetVersionId,
+  });
+  checkFeatures(model, gate);
   const target = await createDataset(ctx, {
     name:
       input.newDatasetName?.trim() ||
@@ -58,111 +125,192 @@ export async function startBatchPrediction(
     tags: ['predictions'],
   });
   const versionId = randomUUID();
-  // Recorded like a signed upload, so `datasetIngestion(versionId:)` can follow it.
-  await ctx.db.insert(datasetUploads).values({
-    id: versionId,
-    datasetId: target.id,
-    orgId: ctx.viewer.orgId,
-    membershipId: ctx.viewer.membershipId,
-    apiKeyId: ctx.viewer.apiKeyId,
-    filename: 'predictions.csv',
-    status: 'LOADING',
-    expiresAt: new Date(),
-  });
-  const log = ctx.log.child({ batchPrediction: versionId });
-  const prediction = model.features.includes('prediction')
-    ? `${model.target}_prediction`
-    : 'prediction';
-  const classification = model.task === 'CLASSIFICATION';
-
-  const pending: string[] = [];
-  let finished = false;
-  let failure: unknown = null;
-  let wake: (() => void) | null = null;
-  const signal = () => {
-    wake?.();
-    wake = null;
-  };
-  // Producer: rows through the gate → predictions → CSV text, a batch at a time.
-  const produce = async () => {
-    const [{ initBackend }, { predict }] = await Promise.all([
-      import('./backend'),
-      import('./train'),
-    ]);
-    await initBackend(ctx.config.tfBackend);
-    let header = false;
-    await gatedStream(ctx, gate, {}, 'PREDICT', async (rows, outputs) => {
-      // The loader gave up (bad data, or it failed): stop reading.
-      if (finished) throw new Error('batch prediction stopped');
-      const predictions = await predict(version.artifact as ModelArtifact, rows);
-      let text = '';
-      if (!header) {
-        header = true;
-        const names = [...outputs.map((c) => c.name), prediction];
-        if (classification) names.push('probability');
-        text += `${names.map(csvCell).join(',')}\n`;
-      }
-      for (const [i, row] of rows.entries()) {
-        const p = predictions[i]!;
-        const cells = outputs.map((c) => csvCell(row[c.name]));
-        cells.push(csvCell(p.value));
-        if (classification) cells.push(csvCell(p.probabilities?.[String(p.value)] ?? ''));
-        text += `${cells.join(',')}\n`;
-      }
-      pending.push(text);
-      signal();
-      // Back-pressure: let the loader catch up before predicting more.
-      while (pending.length > MAX_PENDING && !finished)
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    });
-  };
-  const encoder = new TextEncoder();
-  const csv = (async function* () {
-    for (;;) {
-      const next = pending.shift();
-      if (next !== undefined) {
-        yield encoder.encode(next);
-        continue;
-      }
-      if (finished) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-    }
-    if (failure) throw failure;
-  })();
-
-  void (async () => {
-    const producing = produce()
-      .catch((error: unknown) => {
-        failure = error;
-      })
-      .finally(() => {
-        finished = true;
-        signal();
-      });
-    try {
-      // The loader publishes progress, then READY or FAILED, as for any upload.
-      await uploadVersion(ctx, {
+  let run: PredictionRun;
+  try {
+    run = await ctx.db.transaction(async (tx) => {
+      // Recorded like a signed upload, so `datasetIngestion(versionId:)` can follow it.
+      await tx.insert(datasetUploads).values({
+        id: versionId,
         datasetId: target.id,
-        versionId,
-        filename: 'predictions.csv',
-        source: csv,
-        options: { format: 'CSV' },
+        orgId: ctx.viewer.orgId,
+        membershipId: ctx.viewer.membershipId,
+        apiKeyId: ctx.viewer.apiKeyId,
+        filename: 'predictions',
+        status: 'LOADING',
+        expiresAt: new Date(),
       });
-      await producing;
-      await ctx.db
-        .update(datasetUploads)
-        .set({ status: 'READY' })
-        .where(eq(datasetUploads.id, versionId));
-      log.info('batch prediction loaded');
-    } catch (error) {
-      finished = true;
-      await producing;
-      if (!(error instanceof PesoError)) log.error({ err: error }, 'batch prediction failed');
-      // Nothing half-made stays: the dataset created for it goes (with its upload record).
-      await ctx.db.delete(datasets).where(eq(datasets.id, target.id));
-    }
-  })();
-  return { datasetId: target.id, versionId };
+      const [queued] = await tx
+        .insert(predictionRuns)
+        .values({
+          orgId: ctx.viewer.orgId,
+          modelVersionId: version.id,
+          sourceVersionId: gate.version.id,
+          datasetId: target.id,
+          versionId,
+          totalSteps: gate.version.rowCount,
+          membershipId: ctx.viewer.membershipId,
+          apiKeyId: ctx.viewer.apiKeyId,
+        })
+        .returning();
+      return queued!;
+    });
+    await send(run.id);
+  } catch (error) {
+    await ctx.db.delete(datasets).where(eq(datasets.id, target.id));
+    throw error;
+  }
+  ctx.log.info({ runId: run.id, datasetId: target.id }, 'batch prediction queued');
+  return { datasetId: target.id, versionId, run };
+}
+
+/**
+ * Runs one claimed batch prediction: reads the rows through the gate as the caller who started
+ * it, predicts each batch in a pool child (held for the whole run, so losing it fails the run),
+ * and writes typed rows as the promised version through the dataset-version writer, in one
+ * transaction. On PGlite, one connection cannot read while the writer's transaction holds it, so
+ * the predicted rows are gathered before the write; on PostgreSQL they stream into it.
+ */
+export async function runBatchPredictionJob(worker: WorkerContext, runId: string): Promise<void> {
+  const { deps, pool } = worker;
+  const db = deps.database.db;
+  const requeue = async () => {
+    await worker.jobs.send(BATCH_PREDICT_JOB, { runId });
+  };
+  await executeRun(
+    deps,
+    predictionRunState,
+    runId,
+    { worker: worker.name, requeue },
+    async (claimed) => {
+      if (!claimed.datasetId) throw new NotFoundError('Dataset');
+      const datasetId = claimed.datasetId;
+      const viewer = await viewerFor(db, claimed);
+      const ctx = contextFor(deps, viewer, `predict-${runId}`) as AuthedContext;
+      const version = await findVersion(ctx, claimed.modelVersionId);
+      const [model] = await db.select().from(models).where(eq(models.id, version.modelId));
+      const [source] = await db
+        .select({ datasetId: datasetVersions.datasetId })
+        .from(datasetVersions)
+        .where(eq(datasetVersions.id, claimed.sourceVersionId));
+      if (!model || !source) throw new NotFoundError('DatasetVersion');
+      const gate = await openGate(ctx, {
+        datasetId: source.datasetId,
+        versionId: claimed.sourceVersionId,
+      });
+      checkFeatures(model, gate);
+
+      const artifact = version.artifact as ModelArtifact;
+      const classification = model.task === 'CLASSIFICATION';
+      const plan = planAll(ctx, gate, {});
+      const taken = new Set(plan.columns.map((c) => c.name));
+      const prediction = freeName(taken, 'prediction', `${model.target}_prediction`);
+      taken.add(prediction);
+      const columns: NewColumn[] = [
+        ...plan.columns.map((c) => ({ name: c.name, type: c.type })),
+        {
+          name: prediction,
+          type: classification ? (artifact.target.type as ColumnType) : 'FLOAT',
+        },
+      ];
+      if (classification)
+        columns.push({
+          name: freeName(taken, 'probability', 'prediction_probability'),
+          type: 'FLOAT',
+        });
+      const sensitivity = new Map(gate.access.columns.map((c) => [c.name, c.sensitivity]));
+
+      const total = gate.version.rowCount;
+      const hash = createHash('sha256');
+      let done = 0;
+      let published = 0;
+      const lease = await pool.lease();
+      const produce = async (emit: (rows: unknown[][]) => Promise<void>) => {
+        await gatedStream(ctx, gate, {}, 'PREDICT', async (rows, outputs) => {
+          const predictions = await lease.run('predict', {
+            artifact,
+            rows,
+            backend: deps.config.tfBackend,
+          }).result;
+          const typed = rows.map((row, i) => {
+            const p = predictions[i]!;
+            const cells: unknown[] = outputs.map((c) => row[c.name]);
+            cells.push(p.value);
+            if (classification) cells.push(p.probabilities?.[String(p.value)] ?? null);
+            return cells;
+          });
+          hash.update(JSON.stringify(typed));
+          await emit(typed);
+          done += rows.length;
+          const run = await predictionRunState.progress(db, runId, {
+            step: done,
+            totalSteps: total,
+          });
+          if (performance.now() - published >= PROGRESS_INTERVAL_MS) {
+            published = performance.now();
+            publishPrediction(deps.events, run);
+          }
+        });
+      };
+      try {
+        let gathered: unknown[][][] | null = null;
+        if (deps.database.kind === 'pglite') {
+          const batches: unknown[][][] = [];
+          await produce(async (rows) => {
+            batches.push(rows);
+          });
+          gathered = batches;
+        }
+        await writeVersion(
+          ctx,
+          { versionId: claimed.versionId, target: { datasetId } },
+          async (sink) => {
+            await sink.create(columns);
+            if (gathered) for (const rows of gathered) await sink.writeRows(rows);
+            else await produce((rows) => sink.writeRows(rows));
+            return {
+              rowCount: done,
+              checksum: hash.digest('hex'),
+              source: `Predictions of ${model.name} v${version.number}`,
+              columns: columns.map((c) => ({ sensitivity: sensitivity.get(c.name) ?? 'NONE' })),
+            };
+          },
+        );
+      } finally {
+        lease.release();
+      }
+      const finished = await db.transaction(async (tx) => {
+        await tx
+          .update(datasetUploads)
+          .set({ status: 'READY' })
+          .where(eq(datasetUploads.id, claimed.versionId));
+        return predictionRunState.finish(tx, runId, 'SUCCEEDED', {
+          step: done,
+          totalSteps: done,
+        });
+      });
+      publishPrediction(deps.events, finished);
+      ctx.log.info({ runId, rows: done }, 'batch prediction written');
+    },
+  );
+}
+
+/** Batch predictions the viewer can see (through their model's dataset), by id. */
+export async function loadPredictionRuns(
+  ctx: AuthedContext,
+  ids: readonly string[],
+): Promise<PredictionRun[]> {
+  const rows = await ctx.db
+    .select({ run: predictionRuns })
+    .from(predictionRuns)
+    .innerJoin(modelVersions, eq(modelVersions.id, predictionRuns.modelVersionId))
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(
+      and(
+        inArray(predictionRuns.id, [...ids]),
+        eq(predictionRuns.orgId, ctx.viewer.orgId),
+        datasetVisibleTo(ctx.viewer),
+      ),
+    );
+  return rows.map((r) => r.run);
 }

@@ -17,9 +17,10 @@ import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
 import type { EventBus } from '../events/bus';
+import { runsOf } from '../jobs/runs';
 import type { TrainingEvent } from './events';
 import type { Prediction } from './train';
-import type { Algorithm, Hyperparameters, ModelArtifact, Task } from './types';
+import type { Algorithm, EpochEvent, Hyperparameters, ModelArtifact, Task } from './types';
 
 export const METRIC_NAMES = [
   'accuracy',
@@ -37,11 +38,19 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 /** Publishes a run's change to its own channel and its model's. Call after the write. */
 export function publishRun(
   events: EventBus,
-  run: Pick<TrainingRun, 'id' | 'modelId' | 'orgId' | 'status' | 'error' | 'totalEpochs'>,
-  epoch: Omit<
-    TrainingEvent,
-    'kind' | 'runId' | 'modelId' | 'orgId' | 'status' | 'error' | 'at'
-  > | null = null,
+  run: Pick<
+    TrainingRun,
+    | 'id'
+    | 'modelId'
+    | 'orgId'
+    | 'status'
+    | 'error'
+    | 'totalEpochs'
+    | 'step'
+    | 'totalSteps'
+    | 'phase'
+  >,
+  epoch: EpochEvent | null = null,
 ): void {
   const event: TrainingEvent = {
     kind: epoch ? 'EPOCH' : 'STATUS',
@@ -51,7 +60,9 @@ export function publishRun(
     status: run.status,
     epoch: epoch?.epoch ?? null,
     totalEpochs: epoch?.totalEpochs ?? run.totalEpochs ?? null,
-    candidate: epoch?.candidate ?? null,
+    step: epoch?.step ?? run.step,
+    totalSteps: epoch?.totalSteps ?? run.totalSteps ?? null,
+    candidate: epoch?.candidate ?? run.phase ?? null,
     loss: epoch?.loss ?? null,
     valLoss: epoch?.valLoss ?? null,
     metrics: epoch?.metrics ?? null,
@@ -63,6 +74,13 @@ export function publishRun(
   events.publish(`trainingProgress:${run.id}`, event);
   events.publish(`trainingRuns:${run.modelId}`, event);
 }
+
+/** The state of training runs, moved by the job runtime's one run-state helper. */
+export const trainingRunState = runsOf<TrainingRun>({
+  noun: 'training run',
+  table: trainingRuns,
+  publish: (events, run, epoch) => publishRun(events, run, (epoch as EpochEvent) ?? null),
+});
 
 /** Models the viewer can see: its org's, over datasets it can see. */
 function modelVisible(viewer: Viewer): SQL {
@@ -307,12 +325,10 @@ export async function trainModel(
   try {
     await send(run.id);
   } catch (error) {
-    const [failed] = await ctx.db
-      .update(trainingRuns)
-      .set({ status: 'FAILED', error: 'Could not queue the run.', finishedAt: new Date() })
-      .where(eq(trainingRuns.id, run.id))
-      .returning();
-    publishRun(ctx.events, failed!);
+    const failed = await trainingRunState.finish(ctx.db, run.id, 'FAILED', {
+      error: 'Could not queue the run.',
+    });
+    publishRun(ctx.events, failed);
     throw error;
   }
   publishRun(ctx.events, run);
@@ -335,28 +351,19 @@ async function distinctCount(
 /** Cancels a queued run at once; asks a running one to stop after its current epoch. */
 export async function cancelRun(ctx: AuthedContext, runId: string): Promise<TrainingRun> {
   const run = await findRun(ctx, runId);
-  if (run.status === 'QUEUED') {
-    const [cancelled] = await ctx.db
-      .update(trainingRuns)
-      .set({ status: 'CANCELLED', finishedAt: new Date() })
-      .where(and(eq(trainingRuns.id, run.id), eq(trainingRuns.status, 'QUEUED')))
-      .returning();
-    if (cancelled) {
-      publishRun(ctx.events, cancelled);
-      return cancelled;
-    }
-    return cancelRun(ctx, runId);
+  const changed = await trainingRunState.cancel(ctx.db, run.id);
+  if (!changed) {
+    const ended = await findRun(ctx, runId);
+    throw new ConflictError(`The run already ended (${ended.status}).`);
   }
-  if (run.status !== 'RUNNING') throw new ConflictError(`The run already ended (${run.status}).`);
-  const [flagged] = await ctx.db
-    .update(trainingRuns)
-    .set({ cancelRequested: true })
-    .where(eq(trainingRuns.id, run.id))
-    .returning();
+  if (changed.status === 'CANCELLED') {
+    publishRun(ctx.events, changed);
+    return changed;
+  }
   // The flag is the record; the message reaches the supervising process (any process, through
   // the bus) at once, so the child stops at the end of the epoch it is in.
   ctx.events.publish(`trainingControl:${run.id}`, { action: 'CANCEL' });
-  return flagged!;
+  return changed;
 }
 
 export async function versionsOfModels(ctx: AuthedContext, modelIds: readonly string[]) {

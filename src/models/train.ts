@@ -13,7 +13,8 @@
  * `onEpoch` resolves); on true the run stops at once with `cancelled: true`. The returned model
  * is then the best candidate that completed (the pre-refit winner if the refit was stopped), or
  * else the partially trained one, and `metrics` are computed on the test set for that model.
- * `epochsDone` counts completed epochs over all candidates and the refit.
+ * `epochsDone` counts completed epochs over all candidates and the refit; each epoch event carries
+ * it as `step`, with `totalSteps` for the whole run.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -351,6 +352,11 @@ interface Fitted {
 
 interface RunState {
   epochsDone: number;
+  /**
+   * Epochs the run will take. Before the refit's winner is known it counts the longest
+   * candidate for it (an upper bound), so progress may jump ahead but never passes 100 %.
+   */
+  totalSteps: number;
   cancelled: boolean;
 }
 
@@ -488,6 +494,8 @@ async function fitCandidate(
         candidate: candidate.name,
         epoch,
         totalEpochs: hp.epochs,
+        step: state.epochsDone,
+        totalSteps: state.totalSteps,
         loss,
         valLoss,
         metrics,
@@ -602,7 +610,12 @@ export async function train(
   const selecting = candidates.length > 1;
   const split = splitRows(examples.rows.length, cfg.seed, cfg.validationSplit ?? 0.2, selecting);
 
-  const state: RunState = { epochsDone: 0, cancelled: false };
+  const longest = Math.max(...candidates.map((c) => c.hp.epochs));
+  const state: RunState = {
+    epochsDone: 0,
+    totalSteps: candidates.reduce((sum, c) => sum + c.hp.epochs, 0) + (selecting ? longest : 0),
+    cancelled: false,
+  };
   const fitted: Fitted[] = [];
   for (const candidate of candidates) {
     if (hooks.shouldStop?.()) {
@@ -654,6 +667,7 @@ export async function train(
 
   let final = chosen;
   if (selecting && !state.cancelled) {
+    state.totalSteps = state.epochsDone + chosen.candidate.hp.epochs;
     const all = Int32Array.from([...split.train, ...split.validation]);
     const refit = await fitCandidate(
       { ...chosen.candidate, name: `${chosen.candidate.name}:refit` },

@@ -38,8 +38,14 @@ export interface TrainConfig {
 
 export interface EpochEvent {
   candidate: string;
+  /** Epoch of `candidate` (from 1); restarts with each candidate. */
   epoch: number;
+  /** Epochs of `candidate`. */
   totalEpochs: number;
+  /** Epochs done over the whole run (every candidate, trial and the refit): never decreases. */
+  step: number;
+  /** Epochs the whole run takes; exact once the refit's winner is known, never below `step`. */
+  totalSteps: number;
   loss: number;
   valLoss: number | null;
   metrics: Record<string, number>;

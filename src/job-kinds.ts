@@ -1,0 +1,5 @@
+import type { JobDomain } from './jobs/workers';
+import { modelJobs } from './models/jobs';
+
+/** Every domain's jobs: what `npm start`'s workers and `npm run worker` run. */
+export const jobDomains: JobDomain[] = [modelJobs];
