@@ -380,18 +380,16 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-const Heartbeat = builder
-  .objectRef<{ at: Date; role: Role }>('Heartbeat')
-  .implement({
-    description: 'A liveness tick.',
-    fields: (t) => ({
-      at: t.expose('at', { type: 'DateTime', description: 'Server time of the tick.' }),
-      role: t.expose('role', {
-        type: RoleEnum,
-        description: "The caller's role when the tick was sent.",
-      }),
+const Heartbeat = builder.objectRef<{ at: Date; role: Role }>('Heartbeat').implement({
+  description: 'A liveness tick.',
+  fields: (t) => ({
+    at: t.expose('at', { type: 'DateTime', description: 'Server time of the tick.' }),
+    role: t.expose('role', {
+      type: RoleEnum,
+      description: "The caller's role when the tick was sent.",
     }),
-  });
+  }),
+});
 
 builder.subscriptionFields((t) => ({
   heartbeat: t.withAuth({ authenticated: true }).field({
