@@ -64,6 +64,19 @@ async function until(check: () => boolean, what: string, ms = 30_000) {
   }
 }
 
+/** The streams complete (a stream the server keeps open fails the test instead of hanging it). */
+async function ended(streams: Array<Promise<void>>, ms = 15_000) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the streams stayed open')), ms);
+  });
+  try {
+    await Promise.race([Promise.all(streams), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 beforeAll(async () => {
   server = await startTestServer({ PESO_AUTH_RECHECK_MS: '30000' });
   owner = await signUpOwner(server, 'streams');
@@ -85,12 +98,21 @@ describe('access re-checked per event', () => {
           e.data?.datasetIngestion.versionId === versionId &&
           e.data.datasetIngestion.status === 'READY',
       );
-    // Streams are live: the key sees an upload made while it has access, on both transports.
-    const before = await upload();
-    await until(
-      () => seen(sse.events, before) && seen(ws.events, before) && seen(control.events, before),
-      'the first upload on every stream',
-    );
+    // Streams are live: the key sees an upload made while it has access, on both transports
+    // (subscriptions start asynchronously: upload again until one reaches every stream).
+    for (let attempt = 0; ; attempt++) {
+      const before = await upload();
+      try {
+        await until(
+          () => seen(sse.events, before) && seen(ws.events, before) && seen(control.events, before),
+          'an upload on every stream',
+          3_000,
+        );
+        break;
+      } catch (error) {
+        if (attempt === 5) throw error;
+      }
+    }
 
     const removed = await server.gql(REMOVE_POLICY, { id: key.policyId }, owner.token);
     expect(removed.data?.removeDatasetPolicy.__typename, JSON.stringify(removed)).not.toMatch(
@@ -99,7 +121,7 @@ describe('access re-checked per event', () => {
     const after = await upload();
     await until(() => seen(control.events, after), 'the owner to see the second upload');
     // The key's streams end at the first event after the change, without delivering it.
-    await Promise.all([sse.done, ws.done]);
+    await ended([sse.done, ws.done]);
     for (const events of [sse.events, ws.events]) {
       expect(events.some((e) => e.data?.datasetIngestion.versionId === after)).toBe(false);
       expect(events.every((e) => !e.errors)).toBe(true);
@@ -134,7 +156,7 @@ describe('access re-checked per event', () => {
     );
     await control.done;
     expect(control.events.at(-1).data.trainingProgress).toMatchObject({ status: 'CANCELLED' });
-    await Promise.all([sse.done, ws.done]);
+    await ended([sse.done, ws.done]);
     for (const events of [sse.events, ws.events]) {
       expect(events.map((e) => e.data?.trainingProgress.status)).toEqual(['QUEUED']);
     }
