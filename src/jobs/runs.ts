@@ -157,8 +157,8 @@ export function runsOf<Row extends RunRow>(kind: RunKind<Row>) {
         .returning()) as unknown as Row[];
       for (const run of lost) {
         deps.log.warn({ runId: run.id, worker: run.worker }, `${kind.noun} lost its worker`);
-        await kind.cleanup?.(deps, run);
         kind.publish(deps.events, run);
+        await kind.cleanup?.(deps, run);
       }
       return lost;
     },
@@ -210,8 +210,8 @@ export async function executeRun<Row extends RunRow>(
     const run = await runs.finish(db, runId, 'FAILED', {
       error: readable ? error.message : `Unexpected error in the ${runs.kind.noun}.`,
     } as Partial<Row>);
-    await runs.kind.cleanup?.(deps, run);
     runs.kind.publish(deps.events, run);
+    await runs.kind.cleanup?.(deps, run);
   } finally {
     clearInterval(heartbeat);
   }

@@ -18,6 +18,7 @@ import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
 import type { EventBus } from '../events/bus';
 import { runsOf } from '../jobs/runs';
+import { planCandidates, plannedSteps } from './candidates';
 import type { TrainingEvent } from './events';
 import type { Prediction } from './train';
 import type { Algorithm, EpochEvent, Hyperparameters, ModelArtifact, Task } from './types';
@@ -309,6 +310,15 @@ export async function trainModel(
             task,
           },
           seed,
+          totalSteps: plannedSteps(
+            planCandidates({
+              task,
+              algorithm,
+              hyperparameters: input.hyperparameters ?? {},
+              trials,
+              seed,
+            }),
+          ),
           membershipId: ctx.viewer.membershipId,
           apiKeyId: ctx.viewer.apiKeyId,
         })

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { InputError } from '../errors';
 import { currentBackend } from './backend';
+import { type Candidate, planCandidates, plannedSteps, type Resolved } from './candidates';
 import { classificationMetrics, regressionMetrics } from './metrics';
 import { type Matrix, numericValue, Preprocessor } from './preprocess';
 import { createRng, permutation, type Rng } from './random';
@@ -47,34 +48,6 @@ export interface Prediction {
   probabilities: Record<string, number> | null;
 }
 
-type Resolved = Required<Hyperparameters>;
-
-const DEFAULTS: Record<ConcreteAlgorithm, Resolved> = {
-  LOGISTIC_REGRESSION: {
-    epochs: 50,
-    learningRate: 0.01,
-    batchSize: 32,
-    l2: 1e-4,
-    hiddenUnits: [],
-    dropout: 0,
-  },
-  LINEAR_REGRESSION: {
-    epochs: 50,
-    learningRate: 0.01,
-    batchSize: 32,
-    l2: 1e-4,
-    hiddenUnits: [],
-    dropout: 0,
-  },
-  MLP: {
-    epochs: 100,
-    learningRate: 0.005,
-    batchSize: 32,
-    l2: 1e-4,
-    hiddenUnits: [64, 32],
-    dropout: 0.1,
-  },
-};
 /** Share of the training rows held out to choose between candidates. */
 const SELECTION_SPLIT = 0.2;
 /** Rows per inference call, to bound tensor memory when predicting many rows. */
@@ -115,37 +88,6 @@ function parseConfig(config: TrainConfig) {
     (c.task === 'CLASSIFICATION' && c.algorithm === 'LINEAR_REGRESSION');
   if (mismatch) throw new InputError(`${c.algorithm} cannot do ${c.task}.`, 'algorithm');
   return c;
-}
-
-const pick = <T>(rng: Rng, options: T[]): T => options[rng.int(options.length)]!;
-const logUniform = (rng: Rng, lo: number, hi: number) =>
-  Number(Math.exp(Math.log(lo) + rng.next() * (Math.log(hi) - Math.log(lo))).toPrecision(3));
-
-/**
- * Trial 1 takes the given hyperparameters over the defaults; later trials draw the ones not
- * given at random (epochs are never drawn). Linear models report no hiddenUnits/dropout.
- */
-function resolveHyperparameters(
-  algorithm: ConcreteAlgorithm,
-  given: Hyperparameters,
-  rng: Rng | null,
-): Resolved {
-  const base = { ...DEFAULTS[algorithm] };
-  if (rng) {
-    base.learningRate = logUniform(rng, 1e-3, 3e-2);
-    base.l2 = logUniform(rng, 1e-6, 1e-2);
-    base.batchSize = pick(rng, [16, 32, 64]);
-    if (algorithm === 'MLP') {
-      base.hiddenUnits = pick(rng, [[32], [64], [32, 16], [64, 32], [128, 64]]);
-      base.dropout = pick(rng, [0, 0.1, 0.2, 0.3]);
-    }
-  }
-  const out = { ...base, ...given } as Resolved;
-  if (algorithm !== 'MLP') {
-    out.hiddenUnits = [];
-    out.dropout = 0;
-  }
-  return out;
 }
 
 function publicHyperparameters(algorithm: ConcreteAlgorithm, hp: Resolved): Hyperparameters {
@@ -334,12 +276,6 @@ function score(predictions: Prediction[], examples: Examples, idx: Int32Array): 
 
 // ---------------------------------------------------------------------------------------------
 // One candidate: fit the pipeline on its training part, run the epochs, score on validation.
-
-interface Candidate {
-  name: string;
-  algorithm: ConcreteAlgorithm;
-  hp: Resolved;
-}
 
 interface Fitted {
   candidate: Candidate;
@@ -591,29 +527,13 @@ export async function train(
   const { backend, device } = await currentBackend();
   const examples = prepareExamples(data, cfg.task);
 
-  const algorithms: ConcreteAlgorithm[] =
-    cfg.algorithm === 'AUTO'
-      ? [cfg.task === 'CLASSIFICATION' ? 'LOGISTIC_REGRESSION' : 'LINEAR_REGRESSION', 'MLP']
-      : [cfg.algorithm];
-  const trials = cfg.trials ?? 1;
-  const candidates: Candidate[] = algorithms.flatMap((algorithm) =>
-    Array.from({ length: trials }, (_, t) => ({
-      name: `${algorithm}#${t + 1}`,
-      algorithm,
-      hp: resolveHyperparameters(
-        algorithm,
-        cfg.hyperparameters ?? {},
-        t === 0 ? null : createRng(cfg.seed, 'search', algorithm, t),
-      ),
-    })),
-  );
+  const candidates = planCandidates(cfg);
   const selecting = candidates.length > 1;
   const split = splitRows(examples.rows.length, cfg.seed, cfg.validationSplit ?? 0.2, selecting);
 
-  const longest = Math.max(...candidates.map((c) => c.hp.epochs));
   const state: RunState = {
     epochsDone: 0,
-    totalSteps: candidates.reduce((sum, c) => sum + c.hp.epochs, 0) + (selecting ? longest : 0),
+    totalSteps: plannedSteps(candidates),
     cancelled: false,
   };
   const fitted: Fitted[] = [];

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vegaFile } from '../datasets/sources';
 import {
+  countOf,
   inviteMember,
   signUpOwner,
   startTestServer,
+  storedTables,
   subscribe,
   type TestServer,
 } from '../helpers/server';
@@ -23,7 +25,7 @@ const RUN = `query($id: ID!) { trainingRun(id: $id) {
   metrics { accuracy f1 rocAuc logLoss confusionMatrix { labels matrix } r2 rmse mae }
   modelVersion { id number aliases } } }`;
 const PROGRESS = `subscription($id: ID!) { trainingProgress(runId: $id) {
-  kind status epoch totalEpochs candidate loss samplesPerSecond error } }`;
+  kind status epoch totalEpochs step totalSteps candidate loss samplesPerSecond error } }`;
 
 async function load(name: string, file: string) {
   const created = await server.gql(CREATE, { input: { name } }, owner.token);
@@ -91,6 +93,52 @@ describe('trainModel', () => {
     expect(epochs.length).toBe(final.epochsDone);
     expect(events.map((e) => e.status)).toContain('RUNNING');
   }, 180_000);
+});
+
+describe('progress', () => {
+  it('AUTO with trials: step never decreases and never passes totalSteps, across candidates and the refit', async () => {
+    const res = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'species-search',
+          datasetId: ids.penguins,
+          target: 'Species',
+          algorithm: 'AUTO',
+          trials: 2,
+          seed: 21,
+          hyperparameters: { epochs: 4 },
+        },
+      },
+      owner.token,
+    );
+    const id = res.data!.trainModel.id;
+    const sub = subscribe(server.ws(owner.token), PROGRESS, { id });
+    await sub.done;
+    expect(sub.errors).toEqual([]);
+    const events = sub.events.map((e) => e.data?.trainingProgress);
+    const epochs = events.filter((e) => e.kind === 'EPOCH');
+    // 2 trials of each algorithm, then the refit of the winner: the epoch count restarts 5 times.
+    expect(new Set(epochs.map((e) => e.candidate)).size).toBe(5);
+    expect(epochs.map((e) => e.step)).toEqual(epochs.map((_, i) => i + 1));
+    let last = 0;
+    for (const e of events) {
+      if (e.step === null) continue;
+      expect(e.step).toBeGreaterThanOrEqual(last);
+      expect(e.step).toBeLessThanOrEqual(e.totalSteps);
+      last = e.step;
+    }
+    const run = (
+      await server.gql(
+        'query($id: ID!) { trainingRun(id: $id) { status epochsDone step totalSteps candidate } }',
+        { id },
+        owner.token,
+      )
+    ).data?.trainingRun;
+    expect(run).toMatchObject({ status: 'SUCCEEDED', epochsDone: 20, step: 20, totalSteps: 20 });
+    expect(run.candidate).toMatch(/:refit$/);
+    expect(events.at(-1)).toMatchObject({ status: 'SUCCEEDED', step: 20, totalSteps: 20 });
+  }, 120_000);
 });
 
 const PREDICT = `query($modelId: ID, $alias: String, $versionId: ID, $rows: [JSON!]!) {
@@ -461,4 +509,131 @@ describe('batchPredict', () => {
     );
     expect(refused.data?.batchPredict.__typename).toBe('NotFoundError');
   }, 120_000);
+  it('a pool process killed during a batch prediction fails it, leaves nothing behind, and the pool goes on', async () => {
+    const train = await server.gql(
+      TRAIN,
+      {
+        input: {
+          name: 'batch-doomed',
+          datasetId: ids.penguins,
+          target: 'Species',
+          algorithm: 'LOGISTIC_REGRESSION',
+          seed: 12,
+          hyperparameters: { epochs: 2 },
+        },
+      },
+      owner.token,
+    );
+    const model = await waitForRun(train.data!.trainModel.id);
+    expect(model.status).toBe('SUCCEEDED');
+    // Enough rows for many batches, so the run is still predicting when its process dies.
+    const penguins = JSON.parse(vegaFile('penguins.json').toString()) as object[];
+    const many = Array.from({ length: 200 }, () => penguins)
+      .flat()
+      .map((row) => JSON.stringify(row))
+      .join('\n');
+    const created = await server.gql(CREATE, { input: { name: 'many penguins' } }, owner.token);
+    const up = await server.upload(
+      `mutation($datasetId: ID!, $file: File!) { uploadDatasetVersion(datasetId: $datasetId, file: $file) {
+        __typename ... on DatasetVersion { id rowCount } ... on Error { code message } } }`,
+      { datasetId: created.data!.createDataset.id },
+      { name: 'many.ndjson', content: Buffer.from(many) },
+      owner.token,
+    );
+    const source = up.data!.uploadDatasetVersion;
+    expect(source.rowCount, JSON.stringify(up)).toBe(penguins.length * 200);
+    const tablesBefore = await storedTables(server);
+
+    const BATCH = `mutation($v: ID!, $d: ID!) { batchPredict(versionId: $v, datasetVersionId: $d) {
+      __typename ... on BatchPrediction { versionId dataset { id } run { id status } } ... on Error { code message } } }`;
+    const started = await server.gql(
+      BATCH,
+      { v: model.modelVersion.id, d: source.id },
+      owner.token,
+    );
+    const batch = started.data?.batchPredict;
+    expect(batch?.run.status, JSON.stringify(started)).toBe('QUEUED');
+    const sub = subscribe(
+      server.ws(owner.token),
+      'subscription($v: ID!) { datasetIngestion(versionId: $v) { status rows error } }',
+      { v: batch.versionId },
+    );
+    const RUN_STATE =
+      'query($id: ID!) { predictionRun(id: $id) { status step totalSteps error dataset { id } } }';
+    const state = async () =>
+      (await server.gql(RUN_STATE, { id: batch.run.id }, owner.token)).data?.predictionRun;
+    const deadline = Date.now() + 60_000;
+    for (let s = await state(); !(s.status === 'RUNNING' && s.step > 0); s = await state()) {
+      if (s.status !== 'QUEUED' && s.status !== 'RUNNING') throw new Error(JSON.stringify(s));
+      if (Date.now() > deadline) throw new Error('never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [pid] = server.platform.workerProcesses();
+    process.kill(pid!, 'SIGKILL');
+
+    let run = await state();
+    while (run.status === 'RUNNING' || run.status === 'QUEUED') {
+      await new Promise((r) => setTimeout(r, 100));
+      run = await state();
+    }
+    expect(run).toMatchObject({ status: 'FAILED', dataset: null });
+    expect(run.error).toMatch(/exited unexpectedly \(SIGKILL\)/);
+    expect(run.step).toBeLessThanOrEqual(run.totalSteps);
+    // The follower ends: with FAILED, or without it when the dataset was gone before its check.
+    await sub.done;
+    const statuses = sub.events.map((e) => e.data?.datasetIngestion.status);
+    expect(statuses).not.toContain('READY');
+    // Nothing of it remains: no version table, no version row, no dataset.
+    expect(await storedTables(server)).toBe(tablesBefore);
+    const versionHex = (
+      Buffer.from(batch.versionId, 'base64').toString().split(':')[1] ?? ''
+    ).replaceAll('-', '');
+    expect(versionHex).toHaveLength(32);
+    expect(
+      await countOf(
+        server,
+        `select count(*)::int as n from dataset_versions where replace(id::text, '-', '') = '${versionHex}'`,
+      ),
+    ).toBe(0);
+    const gone = await server.gql(
+      'query($id: ID!) { dataset(id: $id) { id } }',
+      { id: batch.dataset.id },
+      owner.token,
+    );
+    expect(gone.data?.dataset).toBeNull();
+
+    // The pool replaced its process: the next batch prediction and training run succeed.
+    const small = await server.gql(
+      'query($id: ID!) { dataset(id: $id) { currentVersion { id rowCount } } }',
+      { id: ids.penguins },
+      owner.token,
+    );
+    const again = await server.gql(
+      BATCH,
+      { v: model.modelVersion.id, d: small.data!.dataset.currentVersion.id },
+      owner.token,
+    );
+    const follow = subscribe(
+      server.ws(owner.token),
+      'subscription($v: ID!) { datasetIngestion(versionId: $v) { status rows error } }',
+      { v: again.data!.batchPredict.versionId },
+    );
+    await follow.done;
+    expect(follow.events.at(-1)?.data?.datasetIngestion).toMatchObject({
+      status: 'READY',
+      rows: small.data!.dataset.currentVersion.rowCount,
+    });
+    const retrain = await server.gql(
+      TRAIN,
+      {
+        input: {
+          modelId: train.data!.trainModel.model.id,
+          seed: 13,
+          hyperparameters: { epochs: 2 },
+        },
+      },
+      owner.token,
+    );
+    expect((await waitForRun(retrain.data!.trainModel.id)).status).toBe('SUCCEEDED');
+  }, 180_000);
 });
