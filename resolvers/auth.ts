@@ -23,7 +23,7 @@ export const ViewerKindEnum = builder.enumType('ViewerKind', {
   values: {
     USER: { description: 'A person, with a token from login or signUp.' },
     API_KEY: { description: 'A partner integration, with an API key.' },
-  } as const,
+  } as const satisfies Record<Viewer['kind'], { description: string }>,
 });
 
 export const OrganizationRef = builder.loadableNode('Organization', {

@@ -9,6 +9,7 @@ import type { AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
 import type { IngestionEvent } from '../src/datasets/events';
 import { DatasetInputError } from '../src/datasets/input-error';
+import type { FileFormat } from '../src/datasets/parse';
 import * as ds from '../src/datasets/service';
 import * as uploads from '../src/datasets/uploads';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
@@ -58,7 +59,7 @@ const FileFormatEnum = builder.enumType('FileFormat', {
     TSV: { description: 'Tab-separated values.' },
     JSON: { description: 'A JSON array of objects.' },
     NDJSON: { description: 'One JSON object per line.' },
-  } as const,
+  } as const satisfies Record<FileFormat, { description: string }>,
 });
 
 builder.objectType(DatasetInputError, {
