@@ -11,6 +11,7 @@ import {
 import type { Viewer } from '../auth/viewer';
 import { ConflictError } from '../errors';
 import type { Logger } from '../log';
+import { copyCell } from './copy';
 import { type LoadTransaction, withLoadTransaction } from './storage';
 
 /**
@@ -125,7 +126,12 @@ export async function writeVersion(
         },
         writeRows: async (rows) => {
           created();
-          if (rows.length > 0) await tx.copy(table, copyLines(rows));
+          if (rows.length === 0) return;
+          const types = created().map((c) => c.type);
+          let text = '';
+          for (const row of rows)
+            text += `${row.map((v, i) => copyCell(types[i]!, v)).join(',')}\n`;
+          await tx.copy(table, text);
         },
         insertFrom: async (sql, params) => {
           // Outputs may come back as text (dates, times): cast each to its stored type.
@@ -252,20 +258,6 @@ async function measure(
       piiKind: f.piiKind ?? null,
     })),
   };
-}
-
-/** COPY CSV lines for typed values: null is an empty field, the empty string is `""`. */
-function copyLines(rows: ReadonlyArray<ReadonlyArray<unknown>>): string {
-  let text = '';
-  for (const row of rows) text += `${row.map(copyField).join(',')}\n`;
-  return text;
-}
-
-function copyField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'boolean') return value ? 't' : 'f';
-  const text = value instanceof Date ? value.toISOString() : String(value);
-  return text === '' || /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /**
