@@ -14,6 +14,7 @@ import * as ds from '../src/datasets/service';
 import * as uploads from '../src/datasets/uploads';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { openStream } from '../src/events/stream';
+import { predictionVisible } from '../src/models/batch';
 import { UserRef } from './auth';
 import { ErrorInterface } from './common';
 
@@ -487,7 +488,15 @@ builder.subscriptionFields((t) => ({
         current: async () =>
           state.terminal ?? (await uploads.uploadState(ctx, versionId!.id))?.terminal ?? null,
         accept: (e) => e.versionId === versionId!.id,
-        access: datasetAccess(state.datasetId),
+        access: {
+          resource: `upload:${versionId!.id}`,
+          // A failed batch prediction removes the dataset made for it: its run still shows.
+          check: async (c: AuthedContext) =>
+            (await visibility.findDataset(c, state.datasetId).then(
+              () => true,
+              () => false,
+            )) || predictionVisible(c, versionId!.id),
+        },
         terminal: (e) => e.status !== 'LOADING',
       });
     },

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { ColumnType } from '../../db/schema/datasets';
 import { datasets, datasetUploads, datasetVersions } from '../../db/schema/datasets';
 import {
@@ -313,4 +313,28 @@ export async function loadPredictionRuns(
       ),
     );
   return rows.map((r) => r.run);
+}
+
+/**
+ * Whether the viewer can see the batch prediction that promised `versionId`: what lets a
+ * follower of `datasetIngestion(versionId:)` receive its FAILED event after the dataset made for
+ * it was removed.
+ */
+export async function predictionVisible(ctx: AuthedContext, versionId: string): Promise<boolean> {
+  const [row] = await ctx.db
+    .select({ id: predictionRuns.id })
+    .from(predictionRuns)
+    .innerJoin(modelVersions, eq(modelVersions.id, predictionRuns.modelVersionId))
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(
+      and(
+        eq(predictionRuns.versionId, versionId),
+        // Only once its own dataset is gone: while it exists, that dataset's visibility decides.
+        isNull(predictionRuns.datasetId),
+        eq(predictionRuns.orgId, ctx.viewer.orgId),
+        datasetVisibleTo(ctx.viewer),
+      ),
+    );
+  return Boolean(row);
 }

@@ -579,10 +579,11 @@ describe('batchPredict', () => {
     expect(run).toMatchObject({ status: 'FAILED', dataset: null });
     expect(run.error).toMatch(/exited unexpectedly \(SIGKILL\)/);
     expect(run.step).toBeLessThanOrEqual(run.totalSteps);
-    // The follower ends: with FAILED, or without it when the dataset was gone before its check.
+    // The follower ends with FAILED, also when the dataset was removed before its check.
     await sub.done;
     const statuses = sub.events.map((e) => e.data?.datasetIngestion.status);
     expect(statuses).not.toContain('READY');
+    expect(statuses.at(-1)).toBe('FAILED');
     // Nothing of it remains: no version table, no version row, no dataset.
     expect(await storedTables(server)).toBe(tablesBefore);
     const versionHex = (
