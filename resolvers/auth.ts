@@ -7,6 +7,7 @@ import { roleAtLeast } from '../src/auth/roles';
 import * as auth from '../src/auth/service';
 import type { Viewer } from '../src/auth/viewer';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
+import { openStream } from '../src/events/stream';
 
 export const RoleEnum = builder.enumType('Role', {
   description: 'A role in an organization; each includes the rights of those below it.',
@@ -399,7 +400,8 @@ builder.subscriptionFields((t) => ({
     args: {
       intervalSeconds: t.arg.int({ defaultValue: 15, validate: z.number().int().min(1).max(300) }),
     },
-    subscribe: (_root, args, ctx) => ticks(args.intervalSeconds ?? 15, ctx.viewer.role),
+    subscribe: (_root, args, ctx) =>
+      openStream(ctx, { source: ticks(args.intervalSeconds ?? 15, ctx.viewer.role) }),
     resolve: (tick) => tick,
   }),
 }));
