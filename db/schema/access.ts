@@ -1,9 +1,13 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  boolean,
+  check,
+  doublePrecision,
   index,
   integer,
   jsonb,
+  numeric,
   pgEnum,
   pgTable,
   text,
@@ -22,6 +26,13 @@ export const datasetAccessEnum = pgEnum('dataset_access', ['ROWS', 'AGGREGATE_ON
 export interface StoredColumnRule {
   column: string;
   rule: 'HIDE' | 'MASK' | 'HASH' | 'PARTIAL' | 'CLEAR' | 'AGGREGATE_ONLY';
+}
+
+/** Declared bounds of a numeric column, as stored in `dataset_policies.column_bounds`. */
+export interface StoredColumnBounds {
+  column: string;
+  lower: number;
+  upper: number;
 }
 
 /**
@@ -49,6 +60,17 @@ export const datasetPolicies = pgTable(
     rowFilter: jsonb('row_filter').$type<unknown>(),
     columnRules: jsonb('column_rules').$type<StoredColumnRule[]>().notNull().default([]),
     minGroupSize: integer('min_group_size').notNull().default(5),
+    /** Aggregate-only reads are differentially private (noisy, bounded, budgeted). */
+    differentialPrivacy: boolean('differential_privacy').notNull().default(false),
+    /** ε one query spends. */
+    epsilon: doublePrecision('epsilon').notNull().default(1),
+    /** δ of the noisy threshold. */
+    delta: doublePrecision('delta').notNull().default(1e-5),
+    /** ε one credential may spend on the dataset per period. */
+    epsilonBudget: doublePrecision('epsilon_budget').notNull().default(10),
+    budgetPeriodSeconds: integer('budget_period_seconds').notNull().default(86400),
+    /** Values are clamped to these before SUM and AVG; unbounded columns cannot be summed. */
+    columnBounds: jsonb('column_bounds').$type<StoredColumnBounds[]>().notNull().default([]),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -71,6 +93,42 @@ export const datasetPolicies = pgTable(
 );
 export type DatasetPolicy = typeof datasetPolicies.$inferSelect;
 export type NewDatasetPolicy = typeof datasetPolicies.$inferInsert;
+
+/**
+ * ε spent by one credential (a user or an API key) on one dataset in one budget period. Rows
+ * for a period are created by the first query in it; the gate spends with one conditional
+ * upsert, so concurrent queries cannot overspend.
+ */
+export const privacyBudgets = pgTable(
+  'privacy_budgets',
+  {
+    id: id(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    datasetId: uuid('dataset_id')
+      .notNull()
+      .references(() => datasets.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    periodStart: timestamp('period_start', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Exact decimal, so many small spends add up to the budget exactly. */
+    spent: numeric('spent').notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('privacy_budgets_credential_period_idx').on(
+      t.datasetId,
+      sql`coalesce(user_id, api_key_id)`,
+      t.periodStart,
+    ),
+    check('privacy_budgets_one_credential', sql`(user_id is null) <> (api_key_id is null)`),
+    index('privacy_budgets_org_idx').on(t.orgId),
+    index('privacy_budgets_user_idx').on(t.userId),
+    index('privacy_budgets_api_key_idx').on(t.apiKeyId),
+  ],
+);
+export type PrivacyBudget = typeof privacyBudgets.$inferSelect;
 
 /**
  * One gated read of dataset rows. Append-only: no API changes it, and a trigger refuses UPDATE
