@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DatabaseTarget } from '../db/client';
+import { ROLES, type Role } from '../db/schema/auth';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -57,6 +58,39 @@ const envSchema = z.object({
   PESO_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
   PESO_RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(60),
   TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  PESO_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(100).default(100_000),
+  PESO_MAX_TOKENS: z.coerce.number().int().min(10).default(5000),
+  PESO_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
+  PESO_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  PESO_MAX_DEPTH: z.coerce.number().int().min(2).default(12),
+  PESO_MAX_LIST_LENGTH: z.coerce.number().int().min(1).default(1000),
+  PESO_MAX_COST: z.coerce.number().int().min(1).default(10_000),
+  PESO_COST_ROWS_PER_POINT: z.coerce.number().int().min(1).default(1000),
+  PESO_QUERY_TIMEOUT_MS: z.coerce.number().int().min(0).default(30_000),
+  PESO_QUERY_TIMEOUT_MS_BY_ROLE: z
+    .string()
+    .trim()
+    .default('')
+    .transform((v, ctx) => {
+      const byRole: Partial<Record<Role, number>> = {};
+      for (const part of v.split(',').filter((p) => p.trim())) {
+        const [role, ms] = part.split('=').map((x) => x.trim());
+        if (!ROLES.includes(role as Role) || !/^\d+$/.test(ms ?? '')) {
+          ctx.addIssue({ code: 'custom', message: 'must look like VIEWER=5000,ANALYST=15000' });
+          return z.NEVER;
+        }
+        byRole[role as Role] = Number(ms);
+      }
+      return byRole;
+    }),
+  PESO_RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
+  PESO_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).default(100),
+  PESO_RATE_LIMIT_PER_USER: z.coerce.number().int().min(1).default(100),
+  PESO_RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(300),
+  PESO_LOGIN_FREE_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+  PESO_LOGIN_FREE_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  PESO_LOGIN_BACKOFF_BASE_MS: z.coerce.number().int().min(1).default(1000),
+  PESO_LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   OPENAI_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
@@ -83,9 +117,41 @@ export interface Config {
   /** A RUNNING run without a heartbeat for this long is marked FAILED. */
   runTimeoutSeconds: number;
   tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /** Limits every GraphQL document meets before it runs, on every transport. */
+  limits: DocumentLimits;
+  /** Rate limits and sign-in throttling, shared by every API process. */
+  rateLimits: RateLimitConfig;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
+}
+
+/** Limits on a GraphQL document and on what it may cost (see README, Security). */
+export interface DocumentLimits {
+  maxDocumentBytes: number;
+  maxTokens: number;
+  maxAliases: number;
+  maxDirectives: number;
+  maxDepth: number;
+  /** Longest list a document or its variables may carry (`nodes(ids:)`, prediction rows, `in`). */
+  maxListLength: number;
+  /** Budget per operation: one point per field, plus the rows each dataset read may scan. */
+  maxCost: number;
+  costRowsPerPoint: number;
+  /** statement_timeout of a dataset query (0: none), unless the caller's role has its own. */
+  queryTimeoutMs: number;
+  queryTimeoutMsByRole: Partial<Record<Role, number>>;
+}
+
+export interface RateLimitConfig {
+  windowMs: number;
+  perKey: number;
+  perUser: number;
+  perAddress: number;
+  loginFreeFailuresPerAccount: number;
+  loginFreeFailuresPerAddress: number;
+  loginBackoffBaseMs: number;
+  loginBackoffMaxMs: number;
 }
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -140,6 +206,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: e.PESO_WORKERS,
     runTimeoutSeconds: e.PESO_RUN_TIMEOUT_SECONDS,
     tfBackend: e.TF_BACKEND,
+    limits: {
+      maxDocumentBytes: e.PESO_MAX_DOCUMENT_BYTES,
+      maxTokens: e.PESO_MAX_TOKENS,
+      maxAliases: e.PESO_MAX_ALIASES,
+      maxDirectives: e.PESO_MAX_DIRECTIVES,
+      maxDepth: e.PESO_MAX_DEPTH,
+      maxListLength: e.PESO_MAX_LIST_LENGTH,
+      maxCost: e.PESO_MAX_COST,
+      costRowsPerPoint: e.PESO_COST_ROWS_PER_POINT,
+      queryTimeoutMs: e.PESO_QUERY_TIMEOUT_MS,
+      queryTimeoutMsByRole: e.PESO_QUERY_TIMEOUT_MS_BY_ROLE,
+    },
+    rateLimits: {
+      windowMs: e.PESO_RATE_LIMIT_WINDOW_SECONDS * 1000,
+      perKey: e.PESO_RATE_LIMIT_PER_KEY,
+      perUser: e.PESO_RATE_LIMIT_PER_USER,
+      perAddress: e.PESO_RATE_LIMIT_PER_ADDRESS,
+      loginFreeFailuresPerAccount: e.PESO_LOGIN_FREE_FAILURES_PER_ACCOUNT,
+      loginFreeFailuresPerAddress: e.PESO_LOGIN_FREE_FAILURES_PER_ADDRESS,
+      loginBackoffBaseMs: e.PESO_LOGIN_BACKOFF_BASE_MS,
+      loginBackoffMaxMs: e.PESO_LOGIN_BACKOFF_MAX_SECONDS * 1000,
+    },
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

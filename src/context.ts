@@ -5,6 +5,7 @@ import { resolveViewer, type Viewer } from './auth/viewer';
 import type { Config } from './config';
 import type { EventBus } from './events/bus';
 import type { JobQueue } from './jobs/queue';
+import type { RateLimiter } from './limits/rate-limit';
 import type { Logger } from './log';
 
 /** What every service receives: the database, configuration, a logger and the caller. */
@@ -19,6 +20,9 @@ export interface AppContext {
   origin: string;
   events: EventBus;
   jobs: JobQueue;
+  /** The client's address and the rate limiter, on requests the API serves (not in jobs). */
+  address?: string | null;
+  limiter?: RateLimiter;
 }
 
 /** A context whose viewer is known to be signed in (what scope-auth's `withAuth` guarantees). */

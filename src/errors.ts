@@ -38,3 +38,16 @@ export class UnauthenticatedError extends PesoError {
 export class ForbiddenError extends PesoError {
   readonly code = 'FORBIDDEN';
 }
+
+/** A dataset query ran past the statement timeout of the caller's role. */
+export class QueryTimeoutError extends PesoError {
+  readonly code = 'QUERY_TIMEOUT';
+}
+
+/** Too many requests or failed sign-ins; `retryAfter` is in whole seconds. */
+export class RateLimitedError extends PesoError {
+  readonly code = 'RATE_LIMITED';
+  constructor(readonly retryAfter: number) {
+    super(`Too many requests: retry in ${retryAfter} s.`);
+  }
+}

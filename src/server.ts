@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PothosValidationError } from '@pothos/core';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
@@ -17,9 +17,18 @@ import { resolveViewer } from './auth/viewer';
 import type { Config } from './config';
 import { type AppContext, createContext } from './context';
 import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
-import { PesoError, UnauthenticatedError } from './errors';
+import { PesoError, RateLimitedError, UnauthenticatedError } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
 import { type JobQueue, lazyJobQueue } from './jobs/queue';
+import { useDocumentLimits } from './limits/document';
+import {
+  addressOf,
+  limitedRoute,
+  rateLimitedError,
+  useAddressRateLimit,
+  useOperationLimits,
+} from './limits/plugin';
+import { createRateLimiter } from './limits/rate-limit';
 import type { Logger } from './log';
 import { EXPORT_PATH, exportRoute } from './query/export';
 
@@ -81,6 +90,7 @@ function maskError(log: Logger) {
         ? {
             code: original.code,
             ...('field' in original && original.field ? { field: original.field } : {}),
+            ...(original instanceof RateLimitedError ? { retryAfter: original.retryAfter } : {}),
           }
         : original instanceof PothosValidationError
           ? // Pothos rejects malformed input it maps itself (global IDs of the wrong type, …).
@@ -165,6 +175,12 @@ export async function startServer(deps: {
     jobs: deps.jobs ?? ownJobs!,
   };
   await contextDeps.events.ready;
+  const limiter = createRateLimiter({
+    database,
+    redisUrl: config.redisUrl,
+    config: config.rateLimits,
+    log,
+  });
 
   const yoga = createYoga<{ connectionParams?: WsConnectionParams }, AppContext>({
     schema,
@@ -181,6 +197,9 @@ export async function startServer(deps: {
     },
     plugins: [
       useRequestLog(log, requestIds),
+      useAddressRateLimit(limiter, '/graphql'),
+      useDocumentLimits(config.limits),
+      useOperationLimits({ limits: config.limits, limiter }),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
@@ -202,14 +221,15 @@ export async function startServer(deps: {
           : null);
       const requestId = request ? requestIds.get(request) : randomUUID();
       const origin = request ? new URL(request.url).origin : null;
-      return createContext(contextDeps, { authorization, requestId, origin }).catch(
-        unauthenticated,
-      );
+      const address = addressOf((initial as { req?: IncomingMessage }).req);
+      return createContext(contextDeps, { authorization, requestId, origin })
+        .then((context) => Object.assign(context, { address, limiter }))
+        .catch(unauthenticated);
     },
   });
 
-  const upload = uploadRoute(contextDeps);
-  const download = exportRoute(contextDeps);
+  const upload = limitedRoute(limiter, uploadRoute(contextDeps));
+  const download = limitedRoute(limiter, exportRoute(contextDeps));
   const http = createServer((req, res) => {
     if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
     else if (req.url?.startsWith(EXPORT_PATH)) void download(req, res);
@@ -222,6 +242,13 @@ export async function startServer(deps: {
   const wsServer = useServer<WsConnectionParams, { credential?: string }>(
     {
       onConnect: async (ctx) => {
+        try {
+          await limiter.checkAddress(addressOf(ctx.extra.request));
+        } catch (error) {
+          if (!(error instanceof RateLimitedError)) throw error;
+          ctx.extra.socket.close(4429, `Too many requests: retry in ${error.retryAfter} s`);
+          return false;
+        }
         const authorization = ctx.connectionParams?.authorization;
         if (authorization === undefined || authorization === null || authorization === '')
           return true;
@@ -240,6 +267,12 @@ export async function startServer(deps: {
         credentials.delete(ctx.extra.socket);
       },
       onSubscribe: async (ctx, _id, payload) => {
+        try {
+          await limiter.checkAddress(addressOf(ctx.extra.request));
+        } catch (error) {
+          if (error instanceof RateLimitedError) return [rateLimitedError(error)];
+          throw error;
+        }
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -327,6 +360,7 @@ export async function startServer(deps: {
         await new Promise<void>((resolve) => http.close(() => resolve()));
         await ownBus?.close();
         await ownJobs?.stop();
+        await limiter.close();
       })();
       return closing;
     },

@@ -20,6 +20,7 @@ import {
   NotFoundError,
   UnauthenticatedError,
 } from '../errors';
+import type { RateLimiter } from '../limits/rate-limit';
 import { generateApiKey } from './api-keys';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords';
 import { roleAtLeast } from './roles';
@@ -35,6 +36,9 @@ export interface SessionResult {
 interface TokenDeps {
   db: Db;
   config: { secret: string; jwtTtlSeconds: number };
+  /** Sign-in throttling and the client's address, on requests the API serves. */
+  limiter?: RateLimiter;
+  address?: string | null;
 }
 
 function slugify(name: string): string {
@@ -81,18 +85,26 @@ export async function signUp(
 
 /**
  * Checks a password and issues a token for one of the user's organizations (the oldest
- * membership unless `orgId` names another). Unknown emails cost the same time as wrong passwords.
+ * membership unless `orgId` names another). Unknown emails cost the same time as wrong passwords,
+ * and are throttled the same way: while an account or an address is backing off after failed
+ * attempts, the password is not even checked (`RATE_LIMITED` with the seconds to wait).
  */
 export async function login(
   deps: TokenDeps,
   input: { email: string; password: string; orgId?: string | null },
 ): Promise<SessionResult> {
+  const address = deps.address ?? null;
+  await deps.limiter?.beforeLogin(input.email, address);
   const [user] = await deps.db
     .select()
     .from(users)
     .where(eq(sql`lower(${users.email})`, input.email.toLowerCase()));
   const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_HASH);
-  if (!user || !ok) throw new UnauthenticatedError('Invalid email or password.');
+  if (!user || !ok) {
+    await deps.limiter?.loginFailed(input.email, address);
+    throw new UnauthenticatedError('Invalid email or password.');
+  }
+  await deps.limiter?.loginSucceeded(input.email);
   const conditions = [eq(memberships.userId, user.id)];
   if (input.orgId) conditions.push(eq(memberships.orgId, input.orgId));
   const [membership] = await deps.db

@@ -1,0 +1,244 @@
+import { createClient } from 'redis';
+import { type Database, query } from '../../db/client';
+import type { Viewer } from '../auth/viewer';
+import type { RateLimitConfig } from '../config';
+import { RateLimitedError } from '../errors';
+import type { Logger } from '../log';
+
+/**
+ * Where counters live so that every API process sees the same ones: PostgreSQL (or PGlite) by
+ * default, Redis when `REDIS_URL` is set. Each operation is one atomic statement or script.
+ */
+interface LimitStore {
+  /** Counts one hit on each key in its current window: its hits so far and ms until it ends. */
+  hit(keys: string[], windowMs: number): Promise<Array<{ hits: number; remainingMs: number }>>;
+  /** Milliseconds until every key may try to sign in again (0: now). */
+  blockedFor(keys: string[]): Promise<number>;
+  /** Counts a failed sign-in on `key`; past `free` failures each one doubles the wait. */
+  fail(key: string, free: number, baseMs: number, maxMs: number): Promise<void>;
+  clear(key: string): Promise<void>;
+  sweep(windowMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A failure streak is forgotten after this long without a new failure. */
+const FAILURES_FORGOTTEN_MS = 60 * 60 * 1000;
+
+function sqlStore(database: Database): LimitStore {
+  const now = 'clock_timestamp()';
+  const nextFailures = `case when t.last_failure_at < ${now} - ${FAILURES_FORGOTTEN_MS} * interval '1 ms' then 1 else t.failures + 1 end`;
+  const waitMs = (failures: string) =>
+    `least($4::bigint, case when ${failures} > $2::int then $3::bigint * power(2, least(${failures} - $2::int - 1, 40)) else 0 end)`;
+  return {
+    async hit(keys, windowMs) {
+      // The window is aligned on the database clock so that every process agrees on it.
+      const rows = await query<{ key: string; hits: number; remaining_ms: string }>(
+        database,
+        `with w as (select (floor(extract(epoch from ${now}) * 1000 / $2::bigint) * $2::bigint)::bigint as start)
+         insert into rate_limits as r (key, window_start, hits)
+         select k, w.start, 1 from json_array_elements_text($1::json) as k, w
+         on conflict (key) do update set
+           hits = case when r.window_start = excluded.window_start then r.hits + 1 else 1 end,
+           window_start = excluded.window_start
+         returning key, hits, (window_start + $2::bigint - extract(epoch from ${now}) * 1000)::bigint::text as remaining_ms`,
+        [JSON.stringify(keys), String(windowMs)],
+      );
+      const byKey = new Map(rows.map((r) => [r.key, r]));
+      return keys.map((k) => ({
+        hits: Number(byKey.get(k)?.hits ?? 0),
+        remainingMs: Math.max(0, Number(byKey.get(k)?.remaining_ms ?? 0)),
+      }));
+    },
+    async blockedFor(keys) {
+      const [row] = await query<{ ms: string | null }>(
+        database,
+        `select ceil(extract(epoch from max(blocked_until) - ${now}) * 1000)::bigint::text as ms
+         from login_throttles where key in (select json_array_elements_text($1::json))`,
+        [JSON.stringify(keys)],
+      );
+      return Math.max(0, Number(row?.ms ?? 0));
+    },
+    async fail(key, free, baseMs, maxMs) {
+      await query(
+        database,
+        `insert into login_throttles as t (key, failures, blocked_until, last_failure_at)
+         values ($1, 1, ${now} + ${waitMs('1')} * interval '1 ms', ${now})
+         on conflict (key) do update set
+           failures = ${nextFailures},
+           blocked_until = ${now} + ${waitMs(nextFailures)} * interval '1 ms',
+           last_failure_at = ${now}`,
+        [key, String(free), String(baseMs), String(maxMs)],
+      );
+    },
+    async clear(key) {
+      await query(database, 'delete from login_throttles where key = $1', [key]);
+    },
+    async sweep(windowMs) {
+      await query(
+        database,
+        `delete from rate_limits where window_start < extract(epoch from ${now}) * 1000 - 2 * $1::bigint`,
+        [String(windowMs)],
+      );
+      await query(
+        database,
+        `delete from login_throttles where blocked_until < ${now}
+           and last_failure_at < ${now} - ${FAILURES_FORGOTTEN_MS} * interval '1 ms'`,
+      );
+    },
+    close: async () => {},
+  };
+}
+
+const HIT = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local hits = redis.call('INCR', key)
+  if hits == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  local ttl = redis.call('PTTL', key)
+  if ttl < 0 then redis.call('PEXPIRE', key, ARGV[1]); ttl = tonumber(ARGV[1]) end
+  out[i] = { hits, ttl }
+end
+return out`;
+
+const FAIL = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local free, base, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait = 0
+if failures > free then wait = math.min(max, base * 2 ^ math.min(failures - free - 1, 40)) end
+redis.call('HSET', KEYS[1], 'blocked_until', now + wait)
+redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[4]), wait))
+return failures`;
+
+const BLOCKED = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local wait = 0
+for _, key in ipairs(KEYS) do
+  local until_ms = tonumber(redis.call('HGET', key, 'blocked_until') or '0')
+  if until_ms - now > wait then wait = until_ms - now end
+end
+return wait`;
+
+function redisStore(url: string, log: Logger): LimitStore {
+  const client = createClient({ url });
+  client.on('error', (error) => log.warn({ err: error }, 'rate limit store (Redis) unavailable'));
+  const ready = client.connect().catch(() => {});
+  const prefix = 'peso:limit:';
+  return {
+    async hit(keys, windowMs) {
+      await ready;
+      const result = (await client.eval(HIT, {
+        keys: keys.map((k) => prefix + k),
+        arguments: [String(windowMs)],
+      })) as Array<[number, number]>;
+      return result.map(([hits, ttl]) => ({ hits: Number(hits), remainingMs: Number(ttl) }));
+    },
+    async blockedFor(keys) {
+      await ready;
+      return Number(
+        await client.eval(BLOCKED, { keys: keys.map((k) => `${prefix}login:${k}`), arguments: [] }),
+      );
+    },
+    async fail(key, free, baseMs, maxMs) {
+      await ready;
+      await client.eval(FAIL, {
+        keys: [`${prefix}login:${key}`],
+        arguments: [String(free), String(baseMs), String(maxMs), String(FAILURES_FORGOTTEN_MS)],
+      });
+    },
+    async clear(key) {
+      await ready;
+      await client.del(`${prefix}login:${key}`);
+    },
+    sweep: async () => {},
+    async close() {
+      await ready;
+      if (client.isOpen) await client.quit();
+    },
+  };
+}
+
+/**
+ * Rate limits per API key, per user and per client address, and sign-in throttling per account
+ * and per address. When the store cannot be reached the limits are skipped (and logged): losing
+ * Redis or a database hiccup must not take the API down with it.
+ */
+export interface RateLimiter {
+  /** Counts a request from an address before anything else is done for it. */
+  checkAddress(address: string | null): Promise<void>;
+  /** Counts an operation of a signed-in caller. */
+  checkViewer(viewer: Viewer): Promise<void>;
+  /** Refuses a sign-in while the account or the address is backing off. */
+  beforeLogin(email: string, address: string | null): Promise<void>;
+  loginFailed(email: string, address: string | null): Promise<void>;
+  loginSucceeded(email: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Seconds a caller is told to wait: whole seconds, at least one. */
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+export function createRateLimiter(deps: {
+  database: Database;
+  redisUrl: string | undefined;
+  config: RateLimitConfig;
+  log: Logger;
+}): RateLimiter {
+  const { config, log } = deps;
+  const store = deps.redisUrl ? redisStore(deps.redisUrl, log) : sqlStore(deps.database);
+  const sweeper = setInterval(
+    () => store.sweep(config.windowMs).catch(() => {}),
+    Math.max(60_000, config.windowMs * 2),
+  );
+  sweeper.unref();
+
+  /** Runs a store operation; a store that fails lets the request through. */
+  async function guarded<T>(operation: () => Promise<T>): Promise<T | null> {
+    try {
+      return await operation();
+    } catch (error) {
+      log.warn({ err: error }, 'rate limit store failed: request not limited');
+      return null;
+    }
+  }
+
+  async function count(key: string, limit: number): Promise<void> {
+    const [result] = (await guarded(() => store.hit([key], config.windowMs))) ?? [];
+    if (result && result.hits > limit) throw new RateLimitedError(seconds(result.remainingMs));
+  }
+
+  const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
+
+  return {
+    checkAddress: (address) =>
+      address ? count(`ip:${address}`, config.perAddress) : Promise.resolve(),
+    checkViewer: (viewer) =>
+      viewer.apiKeyId
+        ? count(`key:${viewer.apiKeyId}`, config.perKey)
+        : count(`user:${viewer.userId}`, config.perUser),
+    async beforeLogin(email, address) {
+      const keys = [accountKey(email), ...(address ? [`ip:${address}`] : [])];
+      const ms = (await guarded(() => store.blockedFor(keys))) ?? 0;
+      if (ms > 0) throw new RateLimitedError(seconds(ms));
+    },
+    async loginFailed(email, address) {
+      const { loginFreeFailuresPerAccount, loginFreeFailuresPerAddress } = config;
+      const { loginBackoffBaseMs: base, loginBackoffMaxMs: max } = config;
+      await guarded(() =>
+        Promise.all([
+          store.fail(accountKey(email), loginFreeFailuresPerAccount, base, max),
+          address ? store.fail(`ip:${address}`, loginFreeFailuresPerAddress, base, max) : null,
+        ]),
+      );
+    },
+    async loginSucceeded(email) {
+      await guarded(() => store.clear(accountKey(email)));
+    },
+    async close() {
+      clearInterval(sweeper);
+      await store.close();
+    },
+  };
+}
