@@ -94,6 +94,33 @@ const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url({ message: 'must be a URL' }).optional()),
   OPENAI_MODEL: z.string().trim().min(1).default('gpt-4o-mini'),
+  PESO_MAX_INPUT_DEPTH: z.coerce.number().int().min(2).max(1000).default(32),
+  PESO_INTROSPECTION: z.enum(['authenticated', 'on', 'off']).default('authenticated'),
+  PESO_SUGGESTIONS: z.enum(['on', 'off']).default('off'),
+  PESO_GRAPHIQL: z.enum(['on', 'off']).optional(),
+  PESO_ALLOWED_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((v, ctx): string[] | '*' => {
+      if (v === '*') return '*';
+      const origins = v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean);
+      for (const origin of origins) {
+        if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${origin} is not an origin like https://app.example.com`,
+          });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
+  PESO_CSRF_PREVENTION: z.enum(['on', 'off']).default('on'),
+  PESO_TRUSTED_DOCUMENTS: optionalString,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -122,6 +149,18 @@ export interface Config {
   /** Rate limits and sign-in throttling, shared by every API process. */
   rateLimits: RateLimitConfig;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
+  /** Deepest nesting of objects and lists in one input value (variables and inline arguments). */
+  maxInputDepth: number;
+  /** Who may introspect: signed-in callers, everyone, or no one. */
+  introspection: 'authenticated' | 'on' | 'off';
+  /** Whether validation errors say "Did you mean …?". */
+  suggestions: boolean;
+  graphiql: boolean;
+  /** Browser origins besides the API's own allowed by CORS and WebSocket upgrades. */
+  allowedOrigins: string[] | '*';
+  csrfPrevention: boolean;
+  /** Manifest of trusted documents; when set, API keys may run only those. */
+  trustedDocuments: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
 }
@@ -229,6 +268,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       loginBackoffMaxMs: e.PESO_LOGIN_BACKOFF_MAX_SECONDS * 1000,
     },
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
+    maxInputDepth: e.PESO_MAX_INPUT_DEPTH,
+    introspection: e.PESO_INTROSPECTION,
+    suggestions: e.PESO_SUGGESTIONS === 'on',
+    graphiql: (e.PESO_GRAPHIQL ?? (e.NODE_ENV === 'production' ? 'off' : 'on')) === 'on',
+    allowedOrigins: e.PESO_ALLOWED_ORIGINS,
+    csrfPrevention: e.PESO_CSRF_PREVENTION === 'on',
+    trustedDocuments: e.PESO_TRUSTED_DOCUMENTS,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };

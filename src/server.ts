@@ -19,6 +19,19 @@ import { type AppContext, createContext } from './context';
 import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
 import { PesoError, RateLimitedError, UnauthenticatedError } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
+import {
+  corsFor,
+  originAllowed,
+  useCsrfPrevention,
+  useIntrospectionGate,
+  useNoSuggestions,
+} from './http/exposure';
+import { useInputGuard } from './http/input-guard';
+import {
+  loadTrustedDocuments,
+  resolveDocument,
+  useTrustedDocuments,
+} from './http/trusted-documents';
 import { type JobQueue, lazyJobQueue } from './jobs/queue';
 import { useDocumentLimits } from './limits/document';
 import {
@@ -181,13 +194,15 @@ export async function startServer(deps: {
     config: config.rateLimits,
     log,
   });
+  const trusted = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
 
   const yoga = createYoga<{ connectionParams?: WsConnectionParams }, AppContext>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
-    graphiql: { title: 'Peso GraphiQL', defaultQuery: EXAMPLE_OPERATION },
+    graphiql: config.graphiql && { title: 'Peso GraphiQL', defaultQuery: EXAMPLE_OPERATION },
+    cors: corsFor(config),
     maskedErrors: { maskError: maskError(log) },
     logging: {
       debug: (...args) => log.debug(args.map(String).join(' ')),
@@ -197,6 +212,12 @@ export async function startServer(deps: {
     },
     plugins: [
       useRequestLog(log, requestIds),
+      // First: the walks of later plugins may assume inputs are no deeper than this allows.
+      useInputGuard({ maxDepth: config.maxInputDepth }),
+      config.csrfPrevention && useCsrfPrevention(),
+      trusted ? useTrustedDocuments(trusted) : {},
+      useIntrospectionGate(config.introspection),
+      !config.suggestions && useNoSuggestions(),
       useAddressRateLimit(limiter, '/graphql'),
       useDocumentLimits(config.limits),
       useOperationLimits({ limits: config.limits, limiter }),
@@ -235,7 +256,13 @@ export async function startServer(deps: {
     else if (req.url?.startsWith(EXPORT_PATH)) void download(req, res);
     else void yoga(req, res);
   });
-  const wss = new WebSocketServer({ server: http, path: yoga.graphqlEndpoint });
+  // Browsers do not apply CORS to WebSocket upgrades: the Origin is checked here instead.
+  const wss = new WebSocketServer({
+    server: http,
+    path: yoga.graphqlEndpoint,
+    verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) =>
+      originAllowed(origin, req.headers.host, config),
+  });
   /** Open sockets with their credential and the role it had, to notice revocation or change. */
   const credentials = new Map<WebSocket, { authorization: string; role: string }>();
 
@@ -280,9 +307,20 @@ export async function startServer(deps: {
           params: payload,
           connectionParams: ctx.connectionParams,
         });
+        let source = payload.query;
+        if (trusted) {
+          const authorization = ctx.connectionParams?.authorization;
+          const resolved = resolveDocument(
+            trusted,
+            payload,
+            typeof authorization === 'string' ? authorization : null,
+          );
+          if (resolved instanceof GraphQLError) return [resolved];
+          source = resolved;
+        }
         let document: ReturnType<typeof enveloped.parse>;
         try {
-          document = enveloped.parse(payload.query);
+          document = enveloped.parse(source);
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;

@@ -105,7 +105,11 @@ export async function startTestServer(
       form.set('0', new Blob([file.content as BlobPart]), file.name);
       const response = await fetch(graphqlUrl, {
         method: 'POST',
-        headers: auth ? { authorization: `Bearer ${auth}` } : {},
+        // Multipart bodies need a header no cross-site form can send (CSRF prevention).
+        headers: {
+          'x-graphql-yoga-csrf': '1',
+          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+        },
         body: form,
       });
       const body = (await response.json()) as GraphQLResponse<any>;
