@@ -20,6 +20,7 @@ export type { OutputColumn };
 import type { Page, QueryInput } from './language';
 import { hashKey } from './mask';
 import { type Access, resolveAccess } from './policy';
+import { readRows } from './timeout';
 
 /**
  * The one gate in front of dataset rows. Every read (query, aggregate, search, export,
@@ -110,7 +111,7 @@ export async function gatedQuery(
     hashKey: () => hashKey(ctx.config.secret, ctx.viewer.orgId),
     search,
   });
-  const raw = await query(ctx.database, plan.sql, plan.params);
+  const raw = await readRows(ctx, plan.sql, plan.params);
   const hasNextPage = raw.length > plan.limit;
   const rows = raw.slice(0, plan.limit).map((r) => shape(r, plan.columns));
   await recordRead(
@@ -133,7 +134,7 @@ export async function gatedQuery(
     offset: plan.offset,
     hasNextPage,
     totalCount: () => {
-      total ??= query<{ n: unknown }>(ctx.database, plan.countSql, plan.countParams).then((r) =>
+      total ??= readRows<{ n: unknown }>(ctx, plan.countSql, plan.countParams).then((r) =>
         Number(r[0]?.n ?? 0),
       );
       return total;
