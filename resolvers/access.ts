@@ -1,9 +1,11 @@
-/** Query.datasetPolicies · Query.auditEvents · Mutation.setDatasetPolicy · Mutation.removeDatasetPolicy */
+/** Query.datasetPolicies · Query.auditEvents · Query.privacyBudget · Mutation.setDatasetPolicy · Mutation.removeDatasetPolicy */
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import type { AuditEvent, DatasetPolicy } from '../db/schema/access';
+import type { AuditEvent, DatasetPolicy, StoredColumnBounds } from '../db/schema/access';
 import { builder } from '../schema/builder';
 import { listAuditEvents } from '../src/access/audit';
+import type { BudgetState } from '../src/access/budget';
+import { privacyBudget } from '../src/access/gate';
 import type { Filter } from '../src/access/language';
 import * as policies from '../src/access/policies';
 import { InputError, NotFoundError } from '../src/errors';
@@ -17,7 +19,7 @@ const DatasetAccessEnum = builder.enumType('DatasetAccess', {
     ROWS: { description: 'Read rows (within the row filter and column rules).' },
     AGGREGATE_ONLY: {
       description:
-        'Only aggregates; every group smaller than minGroupSize is suppressed, and aggregates that return a single value (MIN, MAX, MEDIAN, PERCENTILE) are refused.',
+        'Only aggregates; aggregates that return a single value (MIN, MAX, MEDIAN, PERCENTILE) are refused. With differentialPrivacy (the default for new aggregate-only policies) COUNT, COUNT_DISTINCT, SUM and AVG are noisy, groups under a noisy threshold are suppressed and each query spends privacy budget; without it, every group smaller than minGroupSize is suppressed and exact aggregates can be differenced.',
     },
   } as const,
 });
@@ -31,6 +33,34 @@ const ColumnRuleEntry = builder
       rule: t.field({ type: ColumnRuleEnum, description: 'Rule.', resolve: (r) => r.rule }),
     }),
   });
+
+const ColumnBoundsRef = builder.objectRef<StoredColumnBounds>('ColumnBounds').implement({
+  description:
+    'Declared range of a numeric column: values are clamped to it before a differentially private SUM or AVG, which bounds what one row can change.',
+  fields: (t) => ({
+    column: t.exposeString('column', { description: 'Column name.' }),
+    lower: t.exposeFloat('lower', { description: 'Smallest value counted.' }),
+    upper: t.exposeFloat('upper', { description: 'Largest value counted.' }),
+  }),
+});
+
+const PrivacyBudgetRef = builder.objectRef<BudgetState>('PrivacyBudget').implement({
+  description:
+    'Your differential-privacy budget on a dataset in the current period: each noisy query spends epsilonPerQuery; when remaining is below it, queries are refused with PRIVACY_BUDGET_EXHAUSTED until the period ends.',
+  fields: (t) => ({
+    epsilonPerQuery: t.exposeFloat('epsilonPerQuery', { description: 'ε one query spends.' }),
+    delta: t.exposeFloat('delta', { description: 'δ of each query (its noisy threshold).' }),
+    total: t.exposeFloat('total', { description: 'ε you may spend per period.' }),
+    spent: t.exposeFloat('spent', { description: 'ε spent this period.' }),
+    remaining: t.exposeFloat('remaining', { description: 'ε left this period.' }),
+    periodSeconds: t.exposeInt('periodSeconds', { description: 'Length of a period.' }),
+    periodStart: t.expose('periodStart', { type: 'DateTime', description: 'This period began.' }),
+    periodEnd: t.expose('periodEnd', {
+      type: 'DateTime',
+      description: 'The budget renews then.',
+    }),
+  }),
+});
 
 export const DatasetPolicyRef = builder.objectRef<DatasetPolicy>('DatasetPolicy').implement({
   description:
@@ -82,6 +112,22 @@ export const DatasetPolicyRef = builder.objectRef<DatasetPolicy>('DatasetPolicy'
     minGroupSize: t.exposeInt('minGroupSize', {
       description: 'Smallest group an aggregate-only result may show.',
     }),
+    differentialPrivacy: t.exposeBoolean('differentialPrivacy', {
+      description: 'Aggregate-only reads are noisy, bounded and budgeted.',
+    }),
+    epsilon: t.exposeFloat('epsilon', { description: 'ε one query spends.' }),
+    delta: t.exposeFloat('delta', { description: 'δ of the noisy threshold, per query.' }),
+    epsilonBudget: t.exposeFloat('epsilonBudget', {
+      description: 'ε one credential may spend on the dataset per period.',
+    }),
+    budgetPeriodSeconds: t.exposeInt('budgetPeriodSeconds', {
+      description: 'Length of a budget period.',
+    }),
+    columnBounds: t.field({
+      type: [ColumnBoundsRef],
+      description: 'Declared bounds of the columns that may be summed or averaged.',
+      resolve: (p) => p.columnBounds,
+    }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'Last change.' }),
   }),
 });
@@ -91,6 +137,15 @@ const ColumnRuleInput = builder.inputType('ColumnRuleInput', {
   fields: (t) => ({
     column: t.string({ required: true, description: 'Column name.' }),
     rule: t.field({ type: ColumnRuleEnum, required: true, description: 'Rule.' }),
+  }),
+});
+
+const ColumnBoundsInput = builder.inputType('ColumnBoundsInput', {
+  description: 'Declared range of one numeric column.',
+  fields: (t) => ({
+    column: t.string({ required: true, description: 'Column name.' }),
+    lower: t.float({ required: true, description: 'Smallest value counted.' }),
+    upper: t.float({ required: true, description: 'Largest value counted.' }),
   }),
 });
 
@@ -108,6 +163,22 @@ const DatasetPolicyInput = builder.inputType('DatasetPolicyInput', {
     minGroupSize: t.int({
       validate: z.number().int().min(1).max(1_000_000),
       description: 'For aggregate-only access (default 5).',
+    }),
+    differentialPrivacy: t.boolean({
+      description:
+        'Noisy, bounded, budgeted aggregates. Default true when access is AGGREGATE_ONLY or a column rule is AGGREGATE_ONLY; false opts out (exact aggregates above minGroupSize, which can be differenced).',
+    }),
+    epsilon: t.float({ description: 'ε one query spends (default 1, at most 100).' }),
+    delta: t.float({ description: 'δ of the noisy threshold (default 1e-5, at most 0.1).' }),
+    epsilonBudget: t.float({
+      description: 'ε one credential may spend on the dataset per period (default 10).',
+    }),
+    budgetPeriodSeconds: t.int({
+      description: 'Length of a budget period in seconds (default 86400: a day, from 00:00 UTC).',
+    }),
+    columnBounds: t.field({
+      type: [ColumnBoundsInput],
+      description: 'Bounds of the numeric columns that may be summed or averaged under noise.',
     }),
   }),
 });
@@ -211,6 +282,14 @@ builder.queryFields((t) => ({
     args: { datasetId: t.arg.globalID({ for: [DatasetRef], required: true }) },
     resolve: (_root, { datasetId }, ctx) => policies.listDatasetPolicies(ctx, datasetId.id),
   }),
+  privacyBudget: t.withAuth({ authenticated: true }).field({
+    type: PrivacyBudgetRef,
+    nullable: true,
+    description:
+      'Your differential-privacy budget on a dataset this period; null where your reads of it are not noisy.',
+    args: { datasetId: t.arg.globalID({ for: [DatasetRef], required: true }) },
+    resolve: (_root, { datasetId }, ctx) => privacyBudget(ctx, datasetId.id),
+  }),
   auditEvents: t.withAuth({ role: 'ADMIN' }).field({
     type: AuditPage,
     description: "The organization's audit log of data reads, newest first (admins).",
@@ -240,7 +319,8 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  setDatasetPolicy: t.withAuth({ role: 'ADMIN' }).field({
+  // Members only: a partner key administers no policy, its own least of all (README, Security).
+  setDatasetPolicy: t.withAuth({ $all: { member: true, role: 'ADMIN' } }).field({
     type: DatasetPolicyRef,
     description: "Creates or replaces a principal's policy on a dataset (admins).",
     errors,
@@ -257,9 +337,15 @@ builder.mutationFields((t) => ({
         rowFilter: input.rowFilter as Filter | null | undefined,
         columnRules: input.columnRules,
         minGroupSize: input.minGroupSize,
+        differentialPrivacy: input.differentialPrivacy,
+        epsilon: input.epsilon,
+        delta: input.delta,
+        epsilonBudget: input.epsilonBudget,
+        budgetPeriodSeconds: input.budgetPeriodSeconds,
+        columnBounds: input.columnBounds,
       }),
   }),
-  removeDatasetPolicy: t.withAuth({ role: 'ADMIN' }).field({
+  removeDatasetPolicy: t.withAuth({ $all: { member: true, role: 'ADMIN' } }).field({
     type: DatasetPolicyRef,
     description: 'Removes a policy (admins); its principal falls back to the defaults.',
     errors,

@@ -51,3 +51,8 @@ export class RateLimitedError extends PesoError {
     super(`Too many requests: retry in ${retryAfter} s.`);
   }
 }
+
+/** The caller's differential-privacy budget on a dataset is spent for the current period. */
+export class PrivacyBudgetExhaustedError extends PesoError {
+  readonly code = 'PRIVACY_BUDGET_EXHAUSTED';
+}

@@ -1,6 +1,6 @@
 import { type ColumnType, pgTypeFor } from '../../db/schema/datasets';
 import { clearOf, maskedExpression, Params } from '../access/mask';
-import type { Access, ColumnRule, GateColumn } from '../access/policy';
+import type { Access, ColumnRule, GateColumn, Privacy } from '../access/policy';
 import type { Viewer } from '../auth/viewer';
 import { ForbiddenError, InputError } from '../errors';
 import {
@@ -13,6 +13,7 @@ import {
   type Page,
   type QueryInput,
 } from './language';
+import type { PrivateRelease, Release } from './privacy';
 
 /** Most rows one page may hold. */
 export const MAX_PAGE = 10_000;
@@ -44,6 +45,11 @@ export interface Plan {
   offset: number;
   columnsRead: string[];
   columnsMasked: string[];
+  /**
+   * Set for a differentially private query: the statement returns every group's exact, clamped
+   * aggregates (no paging, no count), which only `releaseGroups` may turn into a result.
+   */
+  privacy: PrivateRelease | null;
 }
 
 export interface CompileOptions {
@@ -383,6 +389,7 @@ export function compileQuery(
       offset,
       columnsRead: [...read],
       columnsMasked: selected.filter((c) => c.rule !== 'CLEAR').map((c) => c.name),
+      privacy: null,
     };
   }
 
@@ -432,6 +439,21 @@ export function compileQuery(
       if (c.rule === 'AGGREGATE_ONLY') guarded = true;
       else if (c.rule !== 'CLEAR') forbidden(c.name, c.rule, 'aggregate');
     }
+  }
+  if (guarded && access.privacy) {
+    if (options.unbounded)
+      throw new ForbiddenError(
+        'Differentially private results are read one query at a time through datasetQuery; they cannot be exported or saved as a version.',
+      );
+    return compilePrivate(access.privacy, access, input, {
+      params,
+      from,
+      groupExprs,
+      groups: outputs,
+      read,
+      limit,
+      offset,
+    });
   }
   for (const a of aggregates) {
     if (guarded && REVEALING.has(a.function))
@@ -493,6 +515,149 @@ export function compileQuery(
     offset,
     columnsRead: [...read],
     columnsMasked: [],
+    privacy: null,
+  };
+}
+
+/**
+ * A grouped query under differential privacy. The statement returns every group (no HAVING,
+ * LIMIT or ORDER BY on aggregates, which would act on exact values) with clamped sums, counts and
+ * each group's row count; the gate releases them through `releaseGroups`.
+ */
+function compilePrivate(
+  privacy: Privacy,
+  access: Access,
+  input: QueryInput,
+  q: {
+    params: Params;
+    from: string;
+    groupExprs: string[];
+    groups: Array<{
+      name: string;
+      type: ColumnType;
+      select: string;
+      sort: string;
+      rule: ColumnRule | null;
+    }>;
+    read: Set<string>;
+    limit: number;
+    offset: number;
+  },
+): Plan {
+  const { params, read } = q;
+  if (input.having)
+    throw new ForbiddenError(
+      'having is not available under differential privacy: it would filter on exact aggregates.',
+    );
+  const select: string[] = [];
+  const outputs: Release[] = [];
+  const columns: OutputColumn[] = [];
+  const raw = (sql: string) => {
+    select.push(`${sql} as s${select.length}`);
+    return `s${select.length - 1}`;
+  };
+  const sortedBy = new Set((input.orderBy ?? []).map((o) => o.column));
+  for (const g of q.groups) {
+    outputs.push({
+      kind: 'key',
+      value: raw(g.select),
+      rank: sortedBy.has(g.name)
+        ? raw(`dense_rank() over (order by ${g.sort} asc nulls first)`)
+        : null,
+    });
+    columns.push({ name: g.name, type: g.type, masked: false, rule: g.rule });
+  }
+  for (const a of input.aggregates ?? []) {
+    if (!['COUNT', 'COUNT_DISTINCT', 'SUM', 'AVG'].includes(a.function))
+      throw new ForbiddenError(
+        `${a.function} is not available under differential privacy; use COUNT, COUNT_DISTINCT, SUM or AVG.`,
+      );
+    const name = aggregateName(a);
+    if (!a.column) {
+      if (a.function !== 'COUNT')
+        throw new InputError(`${a.function} needs a column.`, 'aggregates');
+      outputs.push({ kind: 'count', value: raw('count(*)') });
+      columns.push({ name, type: 'INTEGER', masked: false, rule: null });
+      continue;
+    }
+    const c = lookup(access, a.column, 'aggregates');
+    read.add(c.name);
+    const expr = col(c);
+    if (a.function === 'COUNT' || a.function === 'COUNT_DISTINCT') {
+      const distinct = a.function === 'COUNT_DISTINCT' ? 'distinct ' : '';
+      outputs.push({ kind: 'count', value: raw(`count(${distinct}${expr})`) });
+      columns.push({ name, type: 'INTEGER', masked: false, rule: null });
+      continue;
+    }
+    if (!NUMERIC.includes(c.type))
+      throw new InputError(
+        `${a.function} needs a numeric column; "${c.name}" is ${c.type}.`,
+        'aggregates',
+      );
+    const bounds = privacy.bounds.find((b) => b.column === c.name);
+    if (!bounds)
+      throw new ForbiddenError(
+        `Cannot ${a.function} column "${c.name}" under differential privacy: the policy declares no bounds for it.`,
+      );
+    const { lower, upper } = bounds;
+    const clamped = `least(greatest(${expr}::float8, ${params.bind(String(lower), 'float8')}), ${params.bind(String(upper), 'float8')})`;
+    if (a.function === 'SUM') {
+      outputs.push({
+        kind: 'sum',
+        value: raw(`sum(${clamped})`),
+        lower,
+        upper,
+        integer: c.type === 'INTEGER',
+      });
+      columns.push({ name, type: c.type, masked: false, rule: null });
+    } else {
+      const mid = params.bind(String((lower + upper) / 2), 'float8');
+      outputs.push({
+        kind: 'mean',
+        sum: raw(`sum(${clamped} - ${mid})`),
+        count: raw(`count(${expr})`),
+        lower,
+        upper,
+      });
+      columns.push({ name, type: 'FLOAT', masked: false, rule: null });
+    }
+  }
+  const index = new Map(columns.map((c, i) => [c.name, i]));
+  if (index.size !== columns.length)
+    throw new InputError('Two outputs share a name: give one an "as".', 'aggregates');
+  const order = (input.orderBy ?? []).map((o) => {
+    const output = index.get(o.column);
+    if (output === undefined)
+      throw new InputError(
+        `orderBy names "${o.column}", which is not an output of this query.`,
+        'orderBy',
+      );
+    return { output, desc: o.direction === 'DESC' };
+  });
+  const grouped = q.groupExprs.length > 0;
+  const groupCount = grouped ? raw('count(*)') : null;
+  const groupSql = grouped ? ` group by ${q.groupExprs.join(', ')}` : '';
+  const orderSql = grouped
+    ? ` order by ${q.groupExprs.map((g) => `${g} asc nulls first`).join(', ')}`
+    : '';
+  return {
+    sql: `select ${select.join(', ')} ${q.from}${groupSql}${orderSql}`,
+    params: params.values,
+    countSql: '',
+    countParams: [],
+    columns,
+    limit: q.limit,
+    offset: q.offset,
+    columnsRead: [...read],
+    columnsMasked: [],
+    privacy: {
+      epsilon: privacy.epsilon,
+      delta: privacy.delta,
+      outputs,
+      groupCount,
+      minGroupSize: access.minGroupSize,
+      order,
+    },
   };
 }
 

@@ -13,6 +13,7 @@ import type { AuthedContext } from '../context';
 import { assertTable, type VersionTarget, writeVersion } from '../datasets/writer';
 import { InputError, NotFoundError } from '../errors';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
+import { type BudgetState, privacyBudgetState, spendPrivacyBudget } from './budget';
 import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from './compile';
 
 export type { OutputColumn };
@@ -20,7 +21,7 @@ export type { OutputColumn };
 import type { Page, QueryInput } from './language';
 import { hashKey } from './mask';
 import { type Access, resolveAccess } from './policy';
-import { readRows } from './timeout';
+import { cryptoRandom, releaseGroups } from './privacy';
 
 /**
  * The one gate in front of dataset rows. Every read (query, aggregate, search, export,
@@ -75,6 +76,18 @@ export async function openGate(
   return { dataset, version, access };
 }
 
+/**
+ * The caller's differential-privacy budget on a dataset for the current period; null where the
+ * policy that applies to them adds no noise.
+ */
+export async function privacyBudget(
+  ctx: AuthedContext,
+  datasetId: string,
+): Promise<BudgetState | null> {
+  const gate = await openGate(ctx, { datasetId });
+  return gate.access.privacy ? privacyBudgetState(ctx, gate.dataset.id, gate.access.privacy) : null;
+}
+
 export interface GatedResult {
   columns: OutputColumn[];
   /** Rows keyed by output column name. */
@@ -111,9 +124,28 @@ export async function gatedQuery(
     hashKey: () => hashKey(ctx.config.secret, ctx.viewer.orgId),
     search,
   });
-  const raw = await readRows(ctx, plan.sql, plan.params);
-  const hasNextPage = raw.length > plan.limit;
-  const rows = raw.slice(0, plan.limit).map((r) => shape(r, plan.columns));
+  let rows: Array<Record<string, unknown>>;
+  let hasNextPage: boolean;
+  let total: Promise<number> | null = null;
+  if (plan.privacy) {
+    // Exact aggregates stay inside this block: only the noisy release is paged, counted and
+    // returned, so neither rows nor totalCount reveal an exact group count.
+    await spendPrivacyBudget(ctx, gate.dataset.id, gate.access.privacy!);
+    const released = releaseGroups(
+      await query(ctx.database, plan.sql, plan.params),
+      plan.privacy,
+      cryptoRandom(),
+    );
+    hasNextPage = released.length > plan.offset + plan.limit;
+    rows = released
+      .slice(plan.offset, plan.offset + plan.limit)
+      .map((values) => shape(Object.fromEntries(values.map((v, i) => [`o${i}`, v])), plan.columns));
+    total = Promise.resolve(released.length);
+  } else {
+    const raw = await query(ctx.database, plan.sql, plan.params);
+    hasNextPage = raw.length > plan.limit;
+    rows = raw.slice(0, plan.limit).map((r) => shape(r, plan.columns));
+  }
   await recordRead(
     ctx,
     {
@@ -127,14 +159,13 @@ export async function gatedQuery(
     },
     options.history ?? null,
   );
-  let total: Promise<number> | null = null;
   return {
     columns: plan.columns,
     rows,
     offset: plan.offset,
     hasNextPage,
     totalCount: () => {
-      total ??= readRows<{ n: unknown }>(ctx, plan.countSql, plan.countParams).then((r) =>
+      total ??= query<{ n: unknown }>(ctx.database, plan.countSql, plan.countParams).then((r) =>
         Number(r[0]?.n ?? 0),
       );
       return total;

@@ -1,6 +1,11 @@
 import { and, asc, desc, eq } from 'drizzle-orm';
 import { asJson, isUniqueViolation } from '../../db/client';
-import { type DatasetPolicy, datasetPolicies, type StoredColumnRule } from '../../db/schema/access';
+import {
+  type DatasetPolicy,
+  datasetPolicies,
+  type StoredColumnBounds,
+  type StoredColumnRule,
+} from '../../db/schema/access';
 import { apiKeys, memberships, type Role } from '../../db/schema/auth';
 import { datasetColumns, datasetVersions } from '../../db/schema/datasets';
 import type { AuthedContext } from '../context';
@@ -17,7 +22,21 @@ export interface PolicyInput {
   rowFilter?: Filter | null;
   columnRules?: StoredColumnRule[] | null;
   minGroupSize?: number | null;
+  differentialPrivacy?: boolean | null;
+  epsilon?: number | null;
+  delta?: number | null;
+  epsilonBudget?: number | null;
+  budgetPeriodSeconds?: number | null;
+  columnBounds?: StoredColumnBounds[] | null;
 }
+
+/** Defaults of a policy's differential-privacy settings (documented in the README). */
+export const PRIVACY_DEFAULTS = {
+  epsilon: 1,
+  delta: 1e-5,
+  epsilonBudget: 10,
+  budgetPeriodSeconds: 86_400,
+} as const;
 
 const VIEWER_FIELDS = /^\$viewer\.(id|orgId|role|attributes\.[A-Za-z0-9_.-]{1,100})$/;
 
@@ -68,6 +87,12 @@ export async function setDatasetPolicy(
     : [];
   const known = new Map(columns.map((c) => [c.name, c]));
   const rules = input.columnRules ?? [];
+  const privacy = privacySettings(input, rules, (name) => {
+    const c = known.get(name);
+    if (latest && !c)
+      throw new InputError(`No column named "${name}" in the current version.`, 'columnBounds');
+    return c?.type ?? null;
+  });
   const seen = new Set<string>();
   for (const r of rules) {
     if (seen.has(r.column))
@@ -113,6 +138,8 @@ export async function setDatasetPolicy(
     rowFilter: asJson(input.rowFilter ?? null),
     columnRules: asJson(rules),
     minGroupSize,
+    ...privacy,
+    columnBounds: asJson(privacy.columnBounds),
     createdBy: ctx.viewer.userId,
   };
   const current = await ctx.db
@@ -142,6 +169,73 @@ export async function setDatasetPolicy(
       throw new InputError('This principal’s policy changed meanwhile; try again.', 'principal');
     throw error;
   }
+}
+
+/**
+ * A policy's differential-privacy settings, checked. Noise is on by default for policies that
+ * only let their principal aggregate (the whole dataset, or some column): without it, two sums
+ * that differ by one row give that row's value away.
+ */
+function privacySettings(
+  input: PolicyInput,
+  rules: StoredColumnRule[],
+  typeOf: (column: string) => string | null,
+) {
+  const aggregateOnly =
+    input.access === 'AGGREGATE_ONLY' || rules.some((r) => r.rule === 'AGGREGATE_ONLY');
+  const epsilon = input.epsilon ?? PRIVACY_DEFAULTS.epsilon;
+  const delta = input.delta ?? PRIVACY_DEFAULTS.delta;
+  const epsilonBudget = input.epsilonBudget ?? PRIVACY_DEFAULTS.epsilonBudget;
+  const budgetPeriodSeconds = input.budgetPeriodSeconds ?? PRIVACY_DEFAULTS.budgetPeriodSeconds;
+  if (!(epsilon > 0 && epsilon <= 100))
+    throw new InputError('epsilon must be above 0 and at most 100.', 'epsilon');
+  if (!(delta > 0 && delta <= 0.1))
+    throw new InputError('delta must be above 0 and at most 0.1.', 'delta');
+  if (!(epsilonBudget >= epsilon && epsilonBudget <= 1_000_000))
+    throw new InputError(
+      'epsilonBudget must be at least epsilon (one query) and at most 1000000.',
+      'epsilonBudget',
+    );
+  if (
+    !Number.isInteger(budgetPeriodSeconds) ||
+    budgetPeriodSeconds < 60 ||
+    budgetPeriodSeconds > 366 * 86_400
+  )
+    throw new InputError(
+      'budgetPeriodSeconds must be a whole number from 60 to 31622400 (366 days).',
+      'budgetPeriodSeconds',
+    );
+  const columnBounds = input.columnBounds ?? [];
+  const bounded = new Set<string>();
+  for (const b of columnBounds) {
+    if (bounded.has(b.column))
+      throw new InputError(`Column "${b.column}" has two bounds.`, 'columnBounds');
+    bounded.add(b.column);
+    const type = typeOf(b.column);
+    if (type !== null && type !== 'INTEGER' && type !== 'FLOAT')
+      throw new InputError(
+        `Bounds apply to numeric columns; "${b.column}" is ${type}.`,
+        'columnBounds',
+      );
+    if (
+      !Number.isFinite(b.lower) ||
+      !Number.isFinite(b.upper) ||
+      !(b.lower < b.upper) ||
+      Math.max(Math.abs(b.lower), Math.abs(b.upper)) > 1e15
+    )
+      throw new InputError(
+        `Bounds of "${b.column}" must be finite, within ±1e15, with lower below upper.`,
+        'columnBounds',
+      );
+  }
+  return {
+    differentialPrivacy: input.differentialPrivacy ?? aggregateOnly,
+    epsilon,
+    delta,
+    epsilonBudget,
+    budgetPeriodSeconds,
+    columnBounds: columnBounds.map(({ column, lower, upper }) => ({ column, lower, upper })),
+  };
 }
 
 export async function listDatasetPolicies(

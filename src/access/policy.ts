@@ -1,4 +1,4 @@
-import type { DatasetPolicy } from '../../db/schema/access';
+import type { DatasetPolicy, StoredColumnBounds } from '../../db/schema/access';
 import type { ColumnType, Sensitivity } from '../../db/schema/datasets';
 import { roleAtLeast } from '../auth/roles';
 import type { Viewer } from '../auth/viewer';
@@ -32,6 +32,17 @@ export interface Access {
   minGroupSize: number;
   /** The policy that applied, if any. */
   policyId: string | null;
+  /** Set when aggregate-only reads are differentially private under the policy. */
+  privacy?: Privacy | null;
+}
+
+/** A policy's differential-privacy settings, as the gate applies them. */
+export interface Privacy {
+  epsilon: number;
+  delta: number;
+  epsilonBudget: number;
+  budgetPeriodSeconds: number;
+  bounds: StoredColumnBounds[];
 }
 
 /** Default rule for a column with no policy rule: sensitive data is masked below ADMIN. */
@@ -83,5 +94,14 @@ export function resolveAccess(
     })),
     minGroupSize: policy?.minGroupSize ?? 5,
     policyId: policy?.id ?? null,
+    privacy: policy?.differentialPrivacy
+      ? {
+          epsilon: policy.epsilon,
+          delta: policy.delta,
+          epsilonBudget: policy.epsilonBudget,
+          budgetPeriodSeconds: policy.budgetPeriodSeconds,
+          bounds: policy.columnBounds,
+        }
+      : null,
   };
 }
