@@ -22,6 +22,7 @@ import type { Page, QueryInput } from './language';
 import { hashKey } from './mask';
 import { type Access, resolveAccess } from './policy';
 import { cryptoRandom, releaseGroups } from './privacy';
+import { readRows } from './timeout';
 
 /**
  * The one gate in front of dataset rows. Every read (query, aggregate, search, export,
@@ -132,7 +133,7 @@ export async function gatedQuery(
     // returned, so neither rows nor totalCount reveal an exact group count.
     await spendPrivacyBudget(ctx, gate.dataset.id, gate.access.privacy!);
     const released = releaseGroups(
-      await query(ctx.database, plan.sql, plan.params),
+      await readRows(ctx, plan.sql, plan.params),
       plan.privacy,
       cryptoRandom(),
     );
@@ -142,7 +143,7 @@ export async function gatedQuery(
       .map((values) => shape(Object.fromEntries(values.map((v, i) => [`o${i}`, v])), plan.columns));
     total = Promise.resolve(released.length);
   } else {
-    const raw = await query(ctx.database, plan.sql, plan.params);
+    const raw = await readRows(ctx, plan.sql, plan.params);
     hasNextPage = raw.length > plan.limit;
     rows = raw.slice(0, plan.limit).map((r) => shape(r, plan.columns));
   }
@@ -165,7 +166,7 @@ export async function gatedQuery(
     offset: plan.offset,
     hasNextPage,
     totalCount: () => {
-      total ??= query<{ n: unknown }>(ctx.database, plan.countSql, plan.countParams).then((r) =>
+      total ??= readRows<{ n: unknown }>(ctx, plan.countSql, plan.countParams).then((r) =>
         Number(r[0]?.n ?? 0),
       );
       return total;
