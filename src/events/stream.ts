@@ -123,6 +123,15 @@ interface Watched {
  */
 const watched = new Map<number, { timer: NodeJS.Timeout; streams: Map<string, Set<Watched>> }>();
 
+/**
+ * Ends every open stream served over `events` (the server's bus), as on shutdown: each completes
+ * cleanly, so an SSE response ends and a WebSocket subscription gets `complete`.
+ */
+export function endStreams(events: AuthedContext['events']): void {
+  for (const { streams } of watched.values())
+    for (const set of streams.values()) for (const s of set) if (s.ctx.events === events) s.lost();
+}
+
 function watch(ctx: AuthedContext, access: Access, lost: () => void): () => void {
   const every = ctx.config.authRecheckMs;
   let group = watched.get(every);
