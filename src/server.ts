@@ -19,6 +19,7 @@ import { type AppContext, createContext } from './context';
 import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
 import { PesoError, RateLimitedError, UnauthenticatedError } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
+import { endStreams } from './events/stream';
 import {
   corsFor,
   originAllowed,
@@ -44,6 +45,9 @@ import {
 import { createRateLimiter } from './limits/rate-limit';
 import type { Logger } from './log';
 import { EXPORT_PATH, exportRoute } from './query/export';
+
+/** How long requests in flight may take to finish on shutdown (a process stops within 30 s). */
+const DRAIN_MS = 25_000;
 
 export interface PesoServer {
   http: Server;
@@ -391,11 +395,17 @@ export async function startServer(deps: {
     close: () => {
       closing ??= (async () => {
         clearInterval(recheck);
+        // Drain: take no new connections, end every stream cleanly, let requests in flight
+        // finish (cut off after DRAIN_MS), then let go of the rest.
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        endStreams(contextDeps.events);
         for (const socket of wss.clients) socket.close(1001, 'Going away');
         await wsServer.dispose();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
-        http.closeAllConnections();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        const cutoff = setTimeout(() => http.closeAllConnections(), DRAIN_MS);
+        await closed;
+        clearTimeout(cutoff);
         await ownBus?.close();
         await ownJobs?.stop();
         await limiter.close();
