@@ -7,6 +7,8 @@ const config: CodegenConfig = {
   generates: {
     'examples/generated/': {
       preset: 'client',
+      // persisted-documents.json: the manifest PESO_TRUSTED_DOCUMENTS reads (sha256 → document).
+      presetConfig: { persistedDocuments: { hashAlgorithm: 'sha256' } },
       config: {
         scalars: { DateTime: 'string', JSON: 'unknown', JSONObject: 'Record<string, unknown>' },
       },

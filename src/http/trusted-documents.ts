@@ -7,7 +7,7 @@ import { ConfigError } from '../config';
 
 /**
  * Trusted documents (persisted operations): with `PESO_TRUSTED_DOCUMENTS` naming a manifest —
- * the `{ "<sha256 hex>": "<document>" }` JSON that `npm run codegen` writes to
+ * the `{ "sha256:<hex>": "<document>" }` JSON that `npm run codegen` writes to
  * `examples/generated/persisted-documents.json`, or any file in that shape — an API key may run
  * only the documents it lists. Members (GraphiQL, tools) may still send any document. A caller
  * may send a document by hash (`documentId`, or `extensions.persistedQuery.sha256Hash` as
@@ -31,16 +31,19 @@ export function loadTrustedDocuments(path: string): TrustedDocuments {
     );
   }
   if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) {
-    throw new ConfigError('Invalid PESO_TRUSTED_DOCUMENTS: expected { "<sha256>": "<document>" }');
+    throw new ConfigError(
+      'Invalid PESO_TRUSTED_DOCUMENTS: expected { "sha256:<hex>": "<document>" }',
+    );
   }
   const byHash = new Map<string, string>();
-  for (const [hash, document] of Object.entries(manifest)) {
-    if (typeof document !== 'string' || sha256(document) !== hash.toLowerCase()) {
+  for (const [key, document] of Object.entries(manifest)) {
+    const hash = key.replace(/^sha256:/, '').toLowerCase();
+    if (typeof document !== 'string' || sha256(document) !== hash) {
       throw new ConfigError(
-        `Invalid PESO_TRUSTED_DOCUMENTS: the entry ${hash.slice(0, 16)}… is not the sha256 of its document`,
+        `Invalid PESO_TRUSTED_DOCUMENTS: the entry ${key.slice(0, 23)}… is not the sha256 of its document`,
       );
     }
-    byHash.set(hash.toLowerCase(), document);
+    byHash.set(hash, document);
   }
   return { byHash };
 }
