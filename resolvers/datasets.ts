@@ -1,9 +1,12 @@
 /** Query.datasets · Query.dataset · Mutation.createDataset · Mutation.uploadDatasetVersion · Mutation.createUploadUrl · Mutation.updateDataset · Mutation.deleteDataset · Mutation.setColumnSensitivity · Subscription.datasetIngestion */
+import { createContextCache } from '@pothos/core';
 import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
+import DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { ColumnType, Sensitivity } from '../db/schema/datasets';
 import { builder } from '../schema/builder';
-import type { COLUMN_RULES, ColumnRule } from '../src/access/policy';
+import { visibleRowCount } from '../src/access/gate';
+import type { Access, COLUMN_RULES, ColumnRule } from '../src/access/policy';
 import * as visibility from '../src/access/visibility';
 import type { AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
@@ -83,28 +86,55 @@ builder.objectType(DatasetInputError, {
   }),
 });
 
-const ColumnRef = builder.objectRef<ds.DatasetColumn & { rule?: ColumnRule }>('Column').implement({
-  description: 'A column of a dataset version.',
-  fields: (t) => ({
-    name: t.exposeString('name', { description: 'Column name from the file.' }),
-    position: t.exposeInt('position', { description: 'Zero-based position.' }),
-    type: t.expose('type', { type: ColumnTypeEnum, description: 'Storage type.' }),
-    nullable: t.exposeBoolean('nullable', { description: 'Whether any value is missing.' }),
-    sensitivity: t.expose('sensitivity', { type: SensitivityEnum, description: 'Sensitivity.' }),
-    piiKind: t.exposeString('piiKind', {
-      nullable: true,
-      description: 'Detected kind of personal data (EMAIL, PHONE, …), if any.',
+const ColumnRef = builder
+  .objectRef<ds.DatasetColumn & { rule?: ColumnRule; inClear?: boolean }>('Column')
+  .implement({
+    description: 'A column of a dataset version.',
+    fields: (t) => ({
+      name: t.exposeString('name', { description: 'Column name from the file.' }),
+      position: t.exposeInt('position', { description: 'Zero-based position.' }),
+      type: t.expose('type', { type: ColumnTypeEnum, description: 'Storage type.' }),
+      nullable: t.exposeBoolean('nullable', { description: 'Whether any value is missing.' }),
+      sensitivity: t.expose('sensitivity', { type: SensitivityEnum, description: 'Sensitivity.' }),
+      piiKind: t.exposeString('piiKind', {
+        nullable: true,
+        description: 'Detected kind of personal data (EMAIL, PHONE, …), if any.',
+      }),
+      distinctEstimate: t.float({
+        nullable: true,
+        description:
+          'Distinct non-null values (exact to 4096, then estimated within ~2%); null unless you read this column of every row in clear (it would count values and rows you may not see).',
+        resolve: (c) => (c.inClear ? c.distinctEstimate : null),
+      }),
+      access: t.field({
+        type: ColumnRuleEnum,
+        description:
+          'How the access gate shows it to you (never HIDE: hidden columns are left out).',
+        resolve: (c) => c.rule ?? 'CLEAR',
+      }),
     }),
-    distinctEstimate: t.exposeFloat('distinctEstimate', {
-      description: 'Distinct non-null values (exact to 4096, then estimated within ~2%).',
+  });
+
+/** The viewer's access to many versions in one resolution per request. */
+const accessLoader = createContextCache(
+  (ctx: AuthedContext) =>
+    new DataLoader<string, Access | null>(async (ids) => {
+      const accesses = await visibility.accessOfVersions(ctx, ids);
+      return ids.map((id) => accesses.get(id) ?? null);
     }),
-    access: t.field({
-      type: ColumnRuleEnum,
-      description: 'How the access gate shows it to you (never HIDE: hidden columns are left out).',
-      resolve: (c) => c.rule ?? 'CLEAR',
-    }),
-  }),
-});
+);
+
+/** Whether the viewer reads every column of every row of a version in clear. */
+async function readsWholeFile(ctx: object, versionId: string): Promise<boolean> {
+  const access = await accessLoader(ctx as AuthedContext).load(versionId);
+  return Boolean(
+    access &&
+      visibility.readsInClear(
+        access,
+        access.columns.map((c) => c.name),
+      ),
+  );
+}
 
 const RetypedColumn = builder
   .objectRef<{ name: string; from: ds.DatasetColumn['type']; to: ds.DatasetColumn['type'] }>(
@@ -139,8 +169,11 @@ const VersionDiff = builder
         description: 'In both, with another type.',
         resolve: (d) => d.retyped,
       }),
-      rowCountChange: t.exposeFloat('rowCountChange', {
-        description: 'Rows in this version minus rows in the other.',
+      rowCountChange: t.float({
+        nullable: true,
+        description:
+          'Rows in this version minus rows in the other (the rows you may see of each); null with aggregate-only access.',
+        resolve: (d) => d.rowCountChange,
       }),
     }),
   });
@@ -153,9 +186,27 @@ export const DatasetVersionRef = builder.loadableNode('DatasetVersion', {
   sort: (v) => v.id,
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Version number, from 1.' }),
-    rowCount: t.exposeFloat('rowCount', { description: 'Rows loaded.' }),
-    byteSize: t.exposeFloat('byteSize', { description: 'Size of the uploaded file in bytes.' }),
-    checksum: t.exposeString('checksum', { description: 'SHA-256 of the uploaded bytes.' }),
+    rowCount: t.float({
+      nullable: true,
+      description:
+        'Rows loaded — under a row policy, the rows it lets you see; null with aggregate-only access (count with an aggregate).',
+      resolve: async (v, _args, ctx) => {
+        const access = await accessLoader(ctx as AuthedContext).load(v.id);
+        return access ? visibleRowCount(ctx as AuthedContext, { version: v, access }) : null;
+      },
+    }),
+    byteSize: t.float({
+      nullable: true,
+      description:
+        'Size of the uploaded file in bytes; null unless you read every column of every row in clear.',
+      resolve: async (v, _args, ctx) => ((await readsWholeFile(ctx, v.id)) ? v.byteSize : null),
+    }),
+    checksum: t.string({
+      nullable: true,
+      description:
+        'SHA-256 of the uploaded bytes; null unless you read every column of every row in clear (a hash of the file lets a hidden value be guessed and checked).',
+      resolve: async (v, _args, ctx) => ((await readsWholeFile(ctx, v.id)) ? v.checksum : null),
+    }),
     source: t.exposeString('source', { description: 'Format and file name it came from.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was loaded.' }),
     createdBy: t.field({

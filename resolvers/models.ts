@@ -51,6 +51,18 @@ const aliasLoader = createContextCache(
     }),
 );
 
+/**
+ * Whether the viewer may see the outputs (metrics, per-epoch history) of many runs, resolved
+ * together once per request: they inherit the rules of the model's target and features.
+ */
+const outputsLoader = createContextCache(
+  (ctx: AuthedContext) =>
+    new DataLoader<string, boolean>(async (runIds) => {
+      const visible = await registry.outputsVisible(ctx, runIds);
+      return runIds.map((id) => visible.get(id) ?? false);
+    }),
+);
+
 /** Runs of many models (the newest 100 of each) in one statement per request. */
 const runsLoader = createContextCache(
   (ctx: AuthedContext) =>
@@ -300,8 +312,10 @@ ModelVersionRef.implement({
     model: t.field({ type: ModelRef, description: 'Model.', resolve: (v) => v.modelId }),
     metrics: t.field({
       type: MetricsRef,
-      description: 'Held-out metrics.',
-      resolve: (v) => v.metrics as Metrics,
+      description:
+        'Held-out metrics; every field null unless you read the target and features in clear in every row it learned from (they describe, and a confusion matrix names, target values).',
+      resolve: async (v, _args, ctx) =>
+        (await outputsLoader(ctx as AuthedContext).load(v.runId)) ? (v.metrics as Metrics) : {},
     }),
     aliases: t.withAuth({ authenticated: true }).stringList({
       description: 'Aliases pointing here now.',
@@ -369,14 +383,20 @@ TrainingRunRef.implement({
     }),
     history: t.field({
       type: ['JSON'],
-      description: 'Per-epoch loss and metrics, in order.',
-      resolve: (r) => r.history,
+      description:
+        'Per-epoch loss and metrics, in order; empty unless you may see its metrics (as `metrics`).',
+      resolve: async (r, _args, ctx) =>
+        (await outputsLoader(ctx as AuthedContext).load(r.id)) ? r.history : [],
     }),
     metrics: t.field({
       type: MetricsRef,
       nullable: true,
-      description: 'Final held-out metrics.',
-      resolve: (r) => (r.metrics as Metrics | null) ?? null,
+      description:
+        'Final held-out metrics; null unless you read the target and features in clear in every row it learned from.',
+      resolve: async (r, _args, ctx) =>
+        (await outputsLoader(ctx as AuthedContext).load(r.id))
+          ? ((r.metrics as Metrics | null) ?? null)
+          : null,
     }),
     error: t.exposeString('error', { nullable: true, description: 'Why it failed.' }),
     cancelRequested: t.exposeBoolean('cancelRequested', { description: 'A cancel was asked.' }),
@@ -563,7 +583,7 @@ builder.queryFields((t) => ({
   predict: t.withAuth({ authenticated: true }).field({
     type: PredictionResult,
     description:
-      'Predicts for rows of feature values (JSON objects keyed by feature name) with a version, by versionId or by modelId and alias (e.g. "production"). The training pipeline (imputation, scaling, one-hot) is applied.',
+      'Predicts for rows of feature values (JSON objects keyed by feature name) with a version, by versionId or by modelId and alias (e.g. "production"). The training pipeline (imputation, scaling, one-hot) is applied. FORBIDDEN unless you read its target and features in clear in every row it learned from (a prediction estimates the target).',
     errors,
     args: {
       modelId: t.arg.globalID({ for: [ModelRef] }),
@@ -755,6 +775,16 @@ function modelAccess(modelId: string) {
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
+/**
+ * A training event as the subscriber may see it: loss and metrics describe the target, so they
+ * are left out for a subscriber who may not see the run's outputs — decided per event, with the
+ * subscriber's rights as they are now.
+ */
+async function withheld(ctx: AuthedContext, event: TrainingEvent): Promise<TrainingEvent> {
+  const visible = (await registry.outputsVisible(ctx, [event.runId])).get(event.runId);
+  return visible ? event : { ...event, loss: null, valLoss: null, metrics: null };
+}
+
 function snapshot(run: Run): TrainingEvent {
   const last = (run.history.at(-1) ?? null) as Record<string, unknown> | null;
   return {
@@ -794,7 +824,7 @@ builder.subscriptionFields((t) => ({
         terminal: (e) => TERMINAL.has(e.status),
       });
     },
-    resolve: (event) => event,
+    resolve: (event, _args, ctx) => withheld(ctx, event),
   }),
   trainingRuns: t.withAuth({ authenticated: true }).field({
     type: EpochRef,
@@ -808,6 +838,6 @@ builder.subscriptionFields((t) => ({
         access: modelAccess(model.id),
       });
     },
-    resolve: (event) => event,
+    resolve: (event, _args, ctx) => withheld(ctx, event),
   }),
 }));

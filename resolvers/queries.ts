@@ -1,6 +1,8 @@
 /** Query.datasetQuery · Query.searchDataset · Query.askDataset · Query.savedQueries · Query.runSavedQuery · Query.queryHistory · Mutation.exportQuery · Mutation.createDatasetVersionFromQuery · Mutation.saveQuery · Mutation.deleteSavedQuery */
 
+import { createContextCache } from '@pothos/core';
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import DataLoader from 'dataloader';
 import type {
   ParameterType,
   QueryHistoryEntry,
@@ -19,6 +21,7 @@ import type {
   TimeBucket,
 } from '../src/access/language';
 import { bindParameters } from '../src/access/parameters';
+import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { type AskResult, askDataset } from '../src/query/ask';
 import { createExport } from '../src/query/export';
@@ -350,6 +353,18 @@ const SavedQueryParameter = builder
     }),
   });
 
+/** Which saved queries' text the viewer may read, decided together once per request. */
+const readableLoader = createContextCache(
+  (ctx: AuthedContext) =>
+    new DataLoader<SavedQueryRow, boolean, string>(
+      async (queries) => {
+        const readable = await saved.readableQueries(ctx, queries);
+        return queries.map((q) => readable.has(q.id));
+      },
+      { cacheKeyFn: (q) => q.id },
+    ),
+);
+
 const SavedQueryRef = builder.objectRef<SavedQueryRow>('SavedQuery').implement({
   description: 'A named query over a dataset, with typed parameters, shared or private.',
   fields: (t) => ({
@@ -359,13 +374,19 @@ const SavedQueryRef = builder.objectRef<SavedQueryRow>('SavedQuery').implement({
     dataset: t.field({ type: DatasetRef, description: 'Dataset.', resolve: (q) => q.datasetId }),
     query: t.field({
       type: 'JSON',
-      description: 'The DatasetQueryInput, with "$params.<name>" placeholders.',
-      resolve: (q) => q.query,
+      nullable: true,
+      description:
+        'The DatasetQueryInput, with "$params.<name>" placeholders; null (withheld) when it filters, groups or sorts on a column you cannot read in clear, or names one a policy hides from you. Its owner always sees it.',
+      resolve: async (q, _args, ctx) =>
+        (await readableLoader(ctx as AuthedContext).load(q)) ? q.query : null,
     }),
     parameters: t.field({
       type: [SavedQueryParameter],
-      description: 'Parameters.',
-      resolve: (q) => q.parameters,
+      description: 'Parameters (their defaults null where the query is withheld).',
+      resolve: async (q, _args, ctx) =>
+        (await readableLoader(ctx as AuthedContext).load(q))
+          ? q.parameters
+          : q.parameters.map((p) => ({ ...p, default: null })),
     }),
     visibility: t.field({
       type: VisibilityEnum,

@@ -271,17 +271,14 @@ export function viewerValue(value: string, viewer: Viewer): string | null {
 
 function forbidden(column: string, rule: ColumnRule, purpose: string): never {
   const why =
-    rule === 'HIDE'
-      ? 'is hidden from you'
-      : rule === 'AGGREGATE_ONLY'
-        ? 'can only be aggregated'
-        : `is shown to you masked (${rule})`;
+    rule === 'AGGREGATE_ONLY' ? 'can only be aggregated' : `is shown to you masked (${rule})`;
   throw new ForbiddenError(`Cannot ${purpose} column "${column}": it ${why}.`);
 }
 
+/** A column of the version as the viewer knows it: a hidden one answers exactly as a missing one. */
 function lookup(access: Access, name: string, field: string): GateColumn {
   const c = access.columns.find((x) => x.name === name);
-  if (!c) throw new InputError(`No column named "${name}".`, field);
+  if (!c || c.rule === 'HIDE') throw new InputError(`No column named "${name}".`, field);
   return c;
 }
 
@@ -353,7 +350,7 @@ export function compileQuery(
     const selected = input.select?.length
       ? input.select.map((name) => {
           const c = lookup(access, name, 'select');
-          if (c.rule === 'HIDE' || c.rule === 'AGGREGATE_ONLY') forbidden(name, c.rule, 'select');
+          if (c.rule === 'AGGREGATE_ONLY') forbidden(name, c.rule, 'select');
           return c;
         })
       : access.columns.filter((c) => c.rule !== 'HIDE' && c.rule !== 'AGGREGATE_ONLY');

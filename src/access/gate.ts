@@ -14,12 +14,19 @@ import { assertTable, type VersionTarget, writeVersion } from '../datasets/write
 import { InputError, NotFoundError } from '../errors';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
 import { type BudgetState, privacyBudgetState, spendPrivacyBudget } from './budget';
-import { compileQuery, cursorAt, NUMERIC, type OutputColumn, type Plan } from './compile';
+import {
+  compileQuery,
+  cursorAt,
+  NUMERIC,
+  type OutputColumn,
+  type Plan,
+  policyPredicate,
+} from './compile';
 
 export type { OutputColumn };
 
 import type { Page, QueryInput } from './language';
-import { hashKey } from './mask';
+import { hashKey, Params } from './mask';
 import { type Access, resolveAccess } from './policy';
 import { cryptoRandom, releaseGroups } from './privacy';
 import { readRows } from './timeout';
@@ -310,6 +317,28 @@ export async function gatedWrite(
       rowCount,
     });
   }
+}
+
+/**
+ * How many rows of the version the viewer may know of: the stored count without a row filter,
+ * the rows the filter lets through with one (counted under the policy, like a query), and null
+ * for aggregate-only access, whose counts are answered by aggregates alone. Not audited: like
+ * the stored count it is metadata of the version, and it reveals no value.
+ */
+export async function visibleRowCount(
+  ctx: AuthedContext,
+  gate: Pick<Gate, 'version' | 'access'>,
+): Promise<number | null> {
+  if (gate.access.mode !== 'ROWS') return null;
+  if (!gate.access.rowFilter) return gate.version.rowCount;
+  const params = new Params();
+  const where = policyPredicate(gate.access, ctx.viewer, params);
+  const [row] = await readRows<{ n: unknown }>(
+    ctx,
+    `select count(*) as n from ${gate.version.tableName} t where ${where}`,
+    params.values,
+  );
+  return Number(row?.n ?? 0);
 }
 
 /** The cursor of each row of a result, by position. */

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq } from 'drizzle-orm';
-import { asJson, isUniqueViolation } from '../../db/client';
+import { asJson, type Db, isUniqueViolation } from '../../db/client';
 import {
   type DatasetPolicy,
   datasetPolicies,
@@ -7,13 +7,14 @@ import {
   type StoredColumnRule,
 } from '../../db/schema/access';
 import { apiKeys, memberships, type Role } from '../../db/schema/auth';
-import { datasetColumns, datasetVersions } from '../../db/schema/datasets';
+import { datasetColumns, datasets, datasetVersions } from '../../db/schema/datasets';
 import type { AuthedContext } from '../context';
 import { InputError, NotFoundError } from '../errors';
 import { coerce, compileFilter } from './compile';
 import type { Filter } from './language';
 import { Params } from './mask';
 import { findDataset } from './visibility';
+import { assertNoWidening } from './widening';
 
 export interface PolicyInput {
   datasetId: string;
@@ -142,27 +143,38 @@ export async function setDatasetPolicy(
     columnBounds: asJson(privacy.columnBounds),
     createdBy: ctx.viewer.userId,
   };
-  const current = await ctx.db
-    .select()
-    .from(datasetPolicies)
-    .where(eq(datasetPolicies.datasetId, dataset.id));
-  const existing = current.find(
-    (p) =>
-      p.principalKind === values.principalKind &&
-      p.principalRole === values.principalRole &&
-      p.principalUserId === values.principalUserId &&
-      p.principalApiKeyId === values.principalApiKeyId,
-  );
   try {
-    const [saved] = existing
-      ? await ctx.db
-          .update(datasetPolicies)
-          .set({ ...values, updatedAt: new Date() })
-          .where(eq(datasetPolicies.id, existing.id))
-          .returning()
-      : await ctx.db.insert(datasetPolicies).values(values).returning();
-    ctx.log.info({ datasetId: dataset.id, policyId: saved!.id }, 'dataset policy set');
-    return saved!;
+    // One transaction holding the dataset's row: policy changes of one dataset are checked and
+    // written one at a time, so two changes cannot each pass the check against the other's past.
+    const saved = await ctx.db.transaction(async (tx) => {
+      await lockDataset(tx, dataset.id);
+      const current = await tx
+        .select()
+        .from(datasetPolicies)
+        .where(eq(datasetPolicies.datasetId, dataset.id));
+      const existing = current.find(
+        (p) =>
+          p.principalKind === values.principalKind &&
+          p.principalRole === values.principalRole &&
+          p.principalUserId === values.principalUserId &&
+          p.principalApiKeyId === values.principalApiKeyId,
+      );
+      const next = { ...existing, ...values, id: existing?.id ?? '' } as DatasetPolicy;
+      await assertNoWidening(ctx, tx, dataset.id, next, current, [
+        ...current.filter((p) => p !== existing),
+        next,
+      ]);
+      const [row] = existing
+        ? await tx
+            .update(datasetPolicies)
+            .set({ ...values, updatedAt: new Date() })
+            .where(eq(datasetPolicies.id, existing.id))
+            .returning()
+        : await tx.insert(datasetPolicies).values(values).returning();
+      return row!;
+    });
+    ctx.log.info({ datasetId: dataset.id, policyId: saved.id }, 'dataset policy set');
+    return saved;
   } catch (error) {
     // Two admins setting the same principal's policy at once: the loser is told.
     if (isUniqueViolation(error))
@@ -238,6 +250,14 @@ function privacySettings(
   };
 }
 
+async function lockDataset(db: Db, datasetId: string): Promise<void> {
+  await db
+    .select({ id: datasets.id })
+    .from(datasets)
+    .where(eq(datasets.id, datasetId))
+    .for('update');
+}
+
 export async function listDatasetPolicies(
   ctx: AuthedContext,
   datasetId: string,
@@ -254,10 +274,30 @@ export async function removeDatasetPolicy(
   ctx: AuthedContext,
   policyId: string,
 ): Promise<DatasetPolicy> {
-  const [removed] = await ctx.db
-    .delete(datasetPolicies)
-    .where(and(eq(datasetPolicies.id, policyId), eq(datasetPolicies.orgId, ctx.viewer.orgId)))
-    .returning();
-  if (!removed) throw new NotFoundError('DatasetPolicy');
-  return removed;
+  const [policy] = await ctx.db
+    .select({ datasetId: datasetPolicies.datasetId })
+    .from(datasetPolicies)
+    .where(and(eq(datasetPolicies.id, policyId), eq(datasetPolicies.orgId, ctx.viewer.orgId)));
+  if (!policy) throw new NotFoundError('DatasetPolicy');
+  // A policy of a dataset the caller cannot see is not found either.
+  await findDataset(ctx, policy.datasetId);
+  return ctx.db.transaction(async (tx) => {
+    await lockDataset(tx, policy.datasetId);
+    const current = await tx
+      .select()
+      .from(datasetPolicies)
+      .where(eq(datasetPolicies.datasetId, policy.datasetId));
+    const removed = current.find((p) => p.id === policyId);
+    if (!removed) throw new NotFoundError('DatasetPolicy');
+    await assertNoWidening(
+      ctx,
+      tx,
+      policy.datasetId,
+      removed,
+      current,
+      current.filter((p) => p !== removed),
+    );
+    await tx.delete(datasetPolicies).where(eq(datasetPolicies.id, removed.id));
+    return removed;
+  });
 }

@@ -11,7 +11,7 @@ import {
 import type { Viewer } from '../auth/viewer';
 import type { AppContext, AuthedContext } from '../context';
 import { NotFoundError } from '../errors';
-import { type ColumnRule, resolveAccess } from './policy';
+import { type Access, type ColumnRule, resolveAccess } from './policy';
 
 /**
  * Which datasets a viewer can see at all: those of its org, and for an API key only those a
@@ -70,40 +70,77 @@ export async function columnsOf(db: Db, versionIds: readonly string[]): Promise<
 }
 
 /**
- * Columns of versions as a viewer may know them: each with the rule the access gate applies for
- * this viewer, and without the columns a policy hides from them (HIDE means not at all).
+ * What a viewer may do with each of these versions, as the gate would resolve it now; versions
+ * the viewer cannot see are absent from the map.
  */
-export async function visibleColumnsOf(
+export async function accessOfVersions(
   ctx: AppContext,
   versionIds: readonly string[],
-): Promise<Array<DatasetColumn & { rule: ColumnRule }>> {
+): Promise<Map<string, Access>> {
+  return (await resolveVersions(ctx, versionIds)).accesses;
+}
+
+async function resolveVersions(ctx: AppContext, versionIds: readonly string[]) {
+  const accesses = new Map<string, Access>();
   const viewer = ctx.viewer;
-  if (!viewer) return [];
-  const columns = await columnsOf(ctx.db, versionIds);
+  if (!viewer || versionIds.length === 0) return { accesses, columns: [] };
   const versions = await ctx.db
     .select({ id: datasetVersions.id, datasetId: datasetVersions.datasetId })
     .from(datasetVersions)
     .innerJoin(datasets, eq(datasets.id, datasetVersions.datasetId))
     .where(and(inArray(datasetVersions.id, [...versionIds]), datasetVisibleTo(viewer)));
-  const datasetOf = new Map(versions.map((v) => [v.id, v.datasetId]));
-  const policies = await ctx.db
-    .select()
-    .from(datasetPolicies)
-    .where(inArray(datasetPolicies.datasetId, [...new Set(datasetOf.values())]));
-  const out: Array<DatasetColumn & { rule: ColumnRule }> = [];
-  for (const versionId of versionIds) {
-    const own = columns.filter((c) => c.versionId === versionId);
-    const datasetId = datasetOf.get(versionId);
-    if (!datasetId) continue;
+  if (versions.length === 0) return { accesses, columns: [] };
+  const [columns, policies] = await Promise.all([
+    columnsOf(
+      ctx.db,
+      versions.map((v) => v.id),
+    ),
+    ctx.db
+      .select()
+      .from(datasetPolicies)
+      .where(inArray(datasetPolicies.datasetId, [...new Set(versions.map((v) => v.datasetId))])),
+  ]);
+  for (const v of versions) {
     const access = resolveAccess(
       viewer,
-      own,
-      policies.filter((p) => p.datasetId === datasetId),
+      columns.filter((c) => c.versionId === v.id),
+      policies.filter((p) => p.datasetId === v.datasetId),
     );
+    if (access) accesses.set(v.id, access);
+  }
+  return { accesses, columns };
+}
+
+/**
+ * Whether the viewer reads these columns of every row in clear: row access without a row filter,
+ * and each column CLEAR (a column the version lacks is not). What is derived from those columns
+ * over all rows (a model's outputs and metrics, a file checksum, a distinct count) may be shown
+ * to such a viewer and to no other.
+ */
+export function readsInClear(access: Access, names: readonly string[]): boolean {
+  if (access.mode !== 'ROWS' || access.rowFilter) return false;
+  const byName = new Map(access.columns.map((c) => [c.name, c.rule]));
+  return names.every((n) => byName.get(n) === 'CLEAR');
+}
+
+/**
+ * Columns of versions as a viewer may know them: each with the rule the access gate applies for
+ * this viewer, and without the columns a policy hides from them (HIDE means not at all).
+ * `inClear`: whether the viewer reads that column of every row in clear (`readsInClear`).
+ */
+export async function visibleColumnsOf(
+  ctx: AppContext,
+  versionIds: readonly string[],
+): Promise<Array<DatasetColumn & { rule: ColumnRule; inClear: boolean }>> {
+  const { accesses, columns } = await resolveVersions(ctx, versionIds);
+  const out: Array<DatasetColumn & { rule: ColumnRule; inClear: boolean }> = [];
+  for (const versionId of versionIds) {
+    const access = accesses.get(versionId);
     if (!access) continue;
+    const own = columns.filter((c) => c.versionId === versionId);
     for (const [i, c] of own.entries()) {
       const rule = access.columns[i]!.rule;
-      if (rule !== 'HIDE') out.push({ ...c, rule });
+      if (rule !== 'HIDE') out.push({ ...c, rule, inClear: readsInClear(access, [c.name]) });
     }
   }
   return out;

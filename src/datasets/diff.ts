@@ -9,7 +9,8 @@ export interface VersionDiff<C extends ColumnShape> {
   added: C[];
   removed: C[];
   retyped: Array<{ name: string; from: ColumnType; to: ColumnType }>;
-  rowCountChange: number;
+  /** Null when the rows of either version cannot be counted by the viewer. */
+  rowCountChange: number | null;
 }
 
 /**
@@ -17,8 +18,8 @@ export interface VersionDiff<C extends ColumnShape> {
  * and the change in row count (`target - base`).
  */
 export function diffVersions<C extends ColumnShape>(
-  base: { rowCount: number; columns: C[] },
-  target: { rowCount: number; columns: C[] },
+  base: { rowCount: number | null; columns: C[] },
+  target: { rowCount: number | null; columns: C[] },
 ): VersionDiff<C> {
   const before = new Map(base.columns.map((c) => [c.name, c]));
   const after = new Map(target.columns.map((c) => [c.name, c]));
@@ -32,6 +33,7 @@ export function diffVersions<C extends ColumnShape>(
     added: target.columns.filter((c) => !before.has(c.name)),
     removed: base.columns.filter((c) => !after.has(c.name)),
     retyped,
-    rowCountChange: target.rowCount - base.rowCount,
+    rowCountChange:
+      target.rowCount === null || base.rowCount === null ? null : target.rowCount - base.rowCount,
   };
 }

@@ -11,7 +11,9 @@ import {
   datasetVersions,
   type Sensitivity,
 } from '../../db/schema/datasets';
+import { visibleRowCount } from '../access/gate';
 import {
+  accessOfVersions,
   datasetVisibleTo,
   findDataset,
   loadVersions,
@@ -304,6 +306,13 @@ export async function setColumnSensitivity(
     .select({ id: datasetVersions.id })
     .from(datasetVersions)
     .where(eq(datasetVersions.datasetId, dataset.id));
+  // A column hidden from the caller answers as a missing one: success would confirm it exists.
+  const visible = await visibleColumnsOf(
+    ctx,
+    (await versionIds).map((v) => v.id),
+  );
+  if (!visible.some((c) => c.name === input.column))
+    throw new InputError(`No column named "${input.column}".`, 'column');
   const updated = await ctx.db
     .update(datasetColumns)
     .set({ sensitivity: input.sensitivity })
@@ -321,10 +330,21 @@ export async function versionsForDiff(ctx: AuthedContext, baseId: string, target
   const base = versions.find((v) => v.id === baseId);
   const target = versions.find((v) => v.id === targetId);
   if (!base || !target) throw new NotFoundError('DatasetVersion');
-  // Columns as the viewer may know them: a hidden column is not named by a diff either.
-  const columns = await visibleColumnsOf(ctx, [baseId, targetId]);
+  // Columns as the viewer may know them: a hidden column is not named by a diff either, and
+  // rows outside a row policy are not counted.
+  const [columns, accesses] = await Promise.all([
+    visibleColumnsOf(ctx, [baseId, targetId]),
+    accessOfVersions(ctx, [baseId, targetId]),
+  ]);
+  const count = (version: DatasetVersion) => {
+    const access = accesses.get(version.id);
+    return access ? visibleRowCount(ctx, { version, access }) : null;
+  };
   return {
-    base: { rowCount: base.rowCount, columns: columns.filter((c) => c.versionId === baseId) },
-    target: { rowCount: target.rowCount, columns: columns.filter((c) => c.versionId === targetId) },
+    base: { rowCount: await count(base), columns: columns.filter((c) => c.versionId === baseId) },
+    target: {
+      rowCount: await count(target),
+      columns: columns.filter((c) => c.versionId === targetId),
+    },
   };
 }

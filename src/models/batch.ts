@@ -1,15 +1,22 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
-import type { ColumnType } from '../../db/schema/datasets';
-import { datasets, datasetUploads, datasetVersions } from '../../db/schema/datasets';
+import {
+  type ColumnType,
+  datasetColumns,
+  datasets,
+  datasetUploads,
+  datasetVersions,
+  type Sensitivity,
+} from '../../db/schema/datasets';
 import {
   type Model,
+  type ModelVersion,
   models,
   modelVersions,
   type PredictionRun,
   predictionRuns,
 } from '../../db/schema/models';
-import { type Gate, gatedStream, openGate, planAll } from '../access/gate';
+import { type Gate, gatedStream, openGate, planAll, visibleRowCount } from '../access/gate';
 import { datasetVisibleTo } from '../access/visibility';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, type ContextDeps, contextFor } from '../context';
@@ -20,7 +27,7 @@ import { ForbiddenError, InputError, NotFoundError } from '../errors';
 import type { EventBus } from '../events/bus';
 import { executeRun, runsOf } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
-import { findVersion } from './registry';
+import { assertOutputsVisible, findVersion } from './registry';
 import type { ModelArtifact } from './types';
 
 export const BATCH_PREDICT_JOB = 'peso-batch-predict';
@@ -71,7 +78,8 @@ function checkFeatures(model: Model, gate: Gate): void {
   const columns = new Map(gate.access.columns.map((c) => [c.name, c]));
   for (const feature of model.features) {
     const c = columns.get(feature);
-    if (!c)
+    // A column hidden from the caller answers exactly as a missing one.
+    if (!c || c.rule === 'HIDE')
       throw new InputError(
         `The dataset has no column "${feature}", which the model needs.`,
         'datasetVersionId',
@@ -81,6 +89,25 @@ function checkFeatures(model: Model, gate: Gate): void {
         `Cannot predict from column "${feature}": you cannot read it in clear.`,
       );
   }
+}
+
+/**
+ * The sensitivity of the column a model version predicts, in the data it learned from; SECRET
+ * when that version is gone, so an estimate of an unknown column is never shown by default.
+ */
+async function sensitivityOf(
+  ctx: AuthedContext,
+  version: ModelVersion,
+  target: string,
+): Promise<Sensitivity> {
+  if (!version.datasetVersionId) return 'SECRET';
+  const [column] = await ctx.db
+    .select({ sensitivity: datasetColumns.sensitivity })
+    .from(datasetColumns)
+    .where(
+      and(eq(datasetColumns.versionId, version.datasetVersionId), eq(datasetColumns.name, target)),
+    );
+  return column?.sensitivity ?? 'SECRET';
 }
 
 /** `base`, or `alt`, or `alt_2`, … — the first not taken by another column. */
@@ -112,11 +139,13 @@ export async function startBatchPrediction(
     .innerJoin(datasets, eq(datasets.id, datasetVersions.datasetId))
     .where(eq(datasetVersions.id, input.datasetVersionId));
   if (!model || !source) throw new NotFoundError('DatasetVersion');
+  await assertOutputsVisible(ctx, version);
   const gate = await openGate(ctx, {
     datasetId: source.datasetId,
     versionId: input.datasetVersionId,
   });
   checkFeatures(model, gate);
+  const totalSteps = await visibleRowCount(ctx, gate);
   const target = await createDataset(ctx, {
     name:
       input.newDatasetName?.trim() ||
@@ -147,7 +176,7 @@ export async function startBatchPrediction(
           sourceVersionId: gate.version.id,
           datasetId: target.id,
           versionId,
-          totalSteps: gate.version.rowCount,
+          totalSteps,
           membershipId: ctx.viewer.membershipId,
           apiKeyId: ctx.viewer.apiKeyId,
         })
@@ -193,11 +222,14 @@ export async function runBatchPredictionJob(worker: WorkerContext, runId: string
         .from(datasetVersions)
         .where(eq(datasetVersions.id, claimed.sourceVersionId));
       if (!model || !source) throw new NotFoundError('DatasetVersion');
+      // Rights are checked again as they are now: they may have changed since it was queued.
+      await assertOutputsVisible(ctx, version);
       const gate = await openGate(ctx, {
         datasetId: source.datasetId,
         versionId: claimed.sourceVersionId,
       });
       checkFeatures(model, gate);
+      const targetSensitivity = await sensitivityOf(ctx, version, model.target);
 
       const artifact = version.artifact as ModelArtifact;
       const classification = model.task === 'CLASSIFICATION';
@@ -219,7 +251,7 @@ export async function runBatchPredictionJob(worker: WorkerContext, runId: string
         });
       const sensitivity = new Map(gate.access.columns.map((c) => [c.name, c.sensitivity]));
 
-      const total = gate.version.rowCount;
+      const total = (await visibleRowCount(ctx, gate)) ?? gate.version.rowCount;
       const hash = createHash('sha256');
       let done = 0;
       let published = 0;
@@ -271,7 +303,14 @@ export async function runBatchPredictionJob(worker: WorkerContext, runId: string
               rowCount: done,
               checksum: hash.digest('hex'),
               source: `Predictions of ${model.name} v${version.number}`,
-              columns: columns.map((c) => ({ sensitivity: sensitivity.get(c.name) ?? 'NONE' })),
+              // Predictions (and their probabilities) estimate the target: they are as
+              // sensitive as it is, so the new dataset masks them as the target is masked.
+              columns: columns.map((c, i) => ({
+                sensitivity:
+                  i >= plan.columns.length
+                    ? targetSensitivity
+                    : (sensitivity.get(c.name) ?? 'NONE'),
+              })),
             };
           },
         );

@@ -12,7 +12,7 @@ import {
   trainingRuns,
 } from '../../db/schema/models';
 import { openGate } from '../access/gate';
-import { datasetVisibleTo } from '../access/visibility';
+import { accessOfVersions, datasetVisibleTo, readsInClear } from '../access/visibility';
 import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
@@ -233,6 +233,8 @@ export async function trainModel(
   if (!target) throw new InputError('target is required for a new model.', 'target');
   if (model && input.target && input.target !== model.target)
     throw new InputError(`This model predicts "${model.target}".`, 'target');
+  // A column hidden from the caller answers exactly as a missing one.
+  for (const c of gate.access.columns) if (c.rule === 'HIDE') columns.delete(c.name);
   const targetColumn = columns.get(target);
   if (!targetColumn) throw new InputError(`No column named "${target}".`, 'target');
   const features =
@@ -516,8 +518,56 @@ export async function removeAlias(
 }
 
 /**
+ * Whether each run's outputs — the model version it made, its predictions, metrics and per-epoch
+ * history — may be shown to the viewer. A model's outputs inherit the rule of its target and its
+ * inputs those of its features: the viewer must read the target and every feature in clear on
+ * the version the run learned from, under the viewer's policy now, in every row — or, under a
+ * row filter, be the caller who started the run (the model then learned only from rows they
+ * could read). Runs the viewer cannot see at all are false.
+ */
+export async function outputsVisible(
+  ctx: AuthedContext,
+  runIds: readonly string[],
+): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>(runIds.map((id) => [id, false]));
+  if (runIds.length === 0) return out;
+  const rows = await ctx.db
+    .select({ run: trainingRuns, target: models.target, features: models.features })
+    .from(trainingRuns)
+    .innerJoin(models, eq(models.id, trainingRuns.modelId))
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(and(inArray(trainingRuns.id, [...runIds]), modelVisible(ctx.viewer)));
+  const accesses = await accessOfVersions(
+    ctx,
+    rows.map((r) => r.run.datasetVersionId),
+  );
+  const viewer = ctx.viewer;
+  for (const { run, target, features } of rows) {
+    const access = accesses.get(run.datasetVersionId);
+    if (!access) continue;
+    const own =
+      (viewer.membershipId !== null && run.membershipId === viewer.membershipId) ||
+      (viewer.apiKeyId !== null && run.apiKeyId === viewer.apiKeyId);
+    out.set(
+      run.id,
+      readsInClear(own ? { ...access, rowFilter: null } : access, [...features, target]),
+    );
+  }
+  return out;
+}
+
+/** Refuses a caller who may not see a model version's outputs (see `outputsVisible`). */
+export async function assertOutputsVisible(ctx: AuthedContext, version: ModelVersion) {
+  if (!(await outputsVisible(ctx, [version.runId])).get(version.runId))
+    throw new ForbiddenError(
+      'You cannot predict with this model: you cannot read its target and features in clear in every row it learned from.',
+    );
+}
+
+/**
  * Predicts with a model version, chosen by id or by the model's alias: the artifact's own
- * preprocessing is applied, so a missing or wrongly typed feature is an error naming it.
+ * preprocessing is applied, so a missing or wrongly typed feature is an error naming it. Only a
+ * caller who may see the model's outputs predicts (`outputsVisible`).
  */
 export async function predictWith(
   ctx: AuthedContext,
@@ -530,6 +580,7 @@ export async function predictWith(
     version = await versionByAlias(ctx, target.modelId, target.alias);
   else throw new InputError('Give versionId, or modelId with alias.', 'versionId');
   if (!version) throw new NotFoundError('ModelVersion');
+  await assertOutputsVisible(ctx, version);
   if (rows.length === 0 || rows.length > 10_000)
     throw new InputError('Give 1 to 10,000 rows.', 'rows');
   for (const [i, row] of rows.entries()) {

@@ -2,11 +2,13 @@ import { and, asc, eq, or } from 'drizzle-orm';
 import { asJson } from '../../db/client';
 import { datasets } from '../../db/schema/datasets';
 import { type QueryVisibility, type SavedQuery, savedQueries } from '../../db/schema/queries';
-import type { QueryInput } from '../access/language';
+import { filterColumns, type QueryInput } from '../access/language';
 import { declareParameters, type ParameterDeclaration } from '../access/parameters';
-import { datasetVisibleTo, findDataset } from '../access/visibility';
+import type { Access } from '../access/policy';
+import { accessOfVersions, datasetVisibleTo, findDataset } from '../access/visibility';
 import { roleAtLeast } from '../auth/roles';
 import type { AuthedContext } from '../context';
+import { versionsOf } from '../datasets/service';
 import { ForbiddenError, InputError, NotFoundError } from '../errors';
 
 export async function saveQuery(
@@ -79,4 +81,50 @@ export async function deleteSavedQuery(ctx: AuthedContext, id: string): Promise<
     throw new ForbiddenError('Only its owner or an admin can delete a saved query.');
   await ctx.db.delete(savedQueries).where(eq(savedQueries.id, q.id));
   return q;
+}
+
+/**
+ * Which saved queries the viewer may read the text of. A query's literals tell about the columns
+ * they are compared with, and its column names tell which columns exist, so another person's
+ * query is shown only when, under the viewer's access to every version of the dataset, every
+ * column it filters, groups or sorts on is one they read in clear (or one that does not exist),
+ * and no column it names is hidden from them. Their own queries they always see.
+ */
+export async function readableQueries(
+  ctx: AuthedContext,
+  queries: readonly SavedQuery[],
+): Promise<Set<string>> {
+  const readable = new Set<string>();
+  const others = queries.filter((q) => !(q.ownerId && q.ownerId === ctx.viewer.userId));
+  for (const q of queries) if (!others.includes(q)) readable.add(q.id);
+  if (others.length === 0) return readable;
+  const versions = await versionsOf(ctx.db, [...new Set(others.map((q) => q.datasetId))]);
+  const accesses = await accessOfVersions(
+    ctx,
+    versions.map((v) => v.id),
+  );
+  for (const q of others) {
+    const of = versions.filter((v) => v.datasetId === q.datasetId).map((v) => accesses.get(v.id));
+    if (
+      of.length > 0 &&
+      of.every((access) => access && showsNothingHidden(access, q.query as QueryInput))
+    )
+      readable.add(q.id);
+  }
+  return readable;
+}
+
+function showsNothingHidden(access: Access, input: QueryInput): boolean {
+  const rules = new Map(access.columns.map((c) => [c.name, c.rule]));
+  const clearOrAbsent = (name: string) => (rules.get(name) ?? 'CLEAR') === 'CLEAR';
+  const aggregated = (input.aggregates ?? []).flatMap((a) => (a.column ? [a.column] : []));
+  const compared = [
+    ...filterColumns(input.where),
+    ...(input.groupBy ?? []).map((g) => g.column),
+    ...(input.orderBy ?? []).map((o) => o.column),
+    // HAVING compares aggregates of these columns with literals.
+    ...(input.having ? aggregated.filter((c) => rules.get(c) !== 'AGGREGATE_ONLY') : []),
+  ];
+  const named = [...compared, ...(input.select ?? []), ...aggregated];
+  return compared.every(clearOrAbsent) && named.every((n) => rules.get(n) !== 'HIDE');
 }

@@ -496,6 +496,8 @@ function filterError(f: Filter, rules: Record<string, ColumnRule>): Expected {
   }
   if (f.column == null) return null;
   const column = byName.get(f.column)!;
+  // A hidden column is refused as a missing one would be.
+  if (rules[column.name] === 'HIDE') return 'input';
   if (rules[column.name] !== 'CLEAR') return 'forbidden';
   const op = opOf(f);
   const bad = (v: unknown) => typed(v, column.type) === undefined;
@@ -649,7 +651,7 @@ describe('the access gate against a model', () => {
           };
           const expected =
             (where && filterError(where, rules)) ||
-            (select.some((name) => rules[name] === 'HIDE') ? 'forbidden' : null);
+            (select.some((name) => rules[name] === 'HIDE') ? 'input' : null);
           let plan: ReturnType<typeof compile>;
           try {
             plan = compile(accessOf('ROWS', rules, rowFilter), input, viewer);
