@@ -1,8 +1,8 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import type { DatasetPolicy } from '../../db/schema/access';
+import { type DatasetPolicy, datasetPolicies } from '../../db/schema/access';
 import { apiKeys, memberships } from '../../db/schema/auth';
-import { datasetColumns, datasetVersions } from '../../db/schema/datasets';
+import { datasetColumns, datasetVersions, type Sensitivity } from '../../db/schema/datasets';
 import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { ForbiddenError } from '../errors';
@@ -29,7 +29,49 @@ export async function assertNoWidening(
   before: readonly DatasetPolicy[],
   after: readonly DatasetPolicy[],
 ): Promise<void> {
-  const columns = await db
+  const columns = await columnsOfDataset(db, datasetId);
+  const own = resolveAccess(ctx.viewer, columns, before);
+  if (!grantsAtMost(resolveAccess(ctx.viewer, columns, after), own))
+    throw new ForbiddenError(
+      'This change would widen your own access to this dataset; another admin must make it.',
+    );
+  const subject = await principalViewer(db, ctx.viewer, principal);
+  if (subject && !grantsAtMost(resolveAccess(subject, columns, after), own))
+    throw new ForbiddenError(
+      'This change would give its principal access to this dataset that you do not have yourself.',
+    );
+}
+
+/**
+ * Refuses a sensitivity change that would let the caller read more of the dataset: columns
+ * without a rule follow defaults that depend on sensitivity, so lowering it could lift a key's
+ * own default masks.
+ */
+export async function assertSensitivityKeepsAccess(
+  ctx: AuthedContext,
+  datasetId: string,
+  column: string,
+  sensitivity: Sensitivity,
+): Promise<void> {
+  const [columns, policies] = await Promise.all([
+    columnsOfDataset(ctx.db, datasetId),
+    ctx.db.select().from(datasetPolicies).where(eq(datasetPolicies.datasetId, datasetId)),
+  ]);
+  const changed = columns.map((c) => (c.name === column ? { ...c, sensitivity } : c));
+  if (
+    !grantsAtMost(
+      resolveAccess(ctx.viewer, changed, policies),
+      resolveAccess(ctx.viewer, columns, policies),
+    )
+  )
+    throw new ForbiddenError(
+      'This change would widen your own access to this dataset; another admin must make it.',
+    );
+}
+
+/** Every column of every version of a dataset, as the gate resolves rules over them. */
+function columnsOfDataset(db: Db, datasetId: string) {
+  return db
     .select({
       name: datasetColumns.name,
       type: datasetColumns.type,
@@ -45,16 +87,6 @@ export async function assertNoWidening(
           .from(datasetVersions)
           .where(eq(datasetVersions.datasetId, datasetId)),
       ),
-    );
-  const own = resolveAccess(ctx.viewer, columns, before);
-  if (!grantsAtMost(resolveAccess(ctx.viewer, columns, after), own))
-    throw new ForbiddenError(
-      'This change would widen your own access to this dataset; another admin must make it.',
-    );
-  const subject = await principalViewer(db, ctx.viewer, principal);
-  if (subject && !grantsAtMost(resolveAccess(subject, columns, after), own))
-    throw new ForbiddenError(
-      'This change would give its principal access to this dataset that you do not have yourself.',
     );
 }
 

@@ -19,6 +19,7 @@ import {
   loadVersions,
   visibleColumnsOf,
 } from '../access/visibility';
+import { assertSensitivityKeepsAccess } from '../access/widening';
 import type { AppContext, AuthedContext } from '../context';
 import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
 import { createConverter } from './copy';
@@ -313,6 +314,7 @@ export async function setColumnSensitivity(
   );
   if (!visible.some((c) => c.name === input.column))
     throw new InputError(`No column named "${input.column}".`, 'column');
+  await assertSensitivityKeepsAccess(ctx, dataset.id, input.column, input.sensitivity);
   const updated = await ctx.db
     .update(datasetColumns)
     .set({ sensitivity: input.sensitivity })

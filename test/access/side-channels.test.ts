@@ -287,6 +287,22 @@ describe('no credential widens its own access', () => {
       key.secret,
     );
     expect(other.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // Nor by lowering the sensitivity its default masks follow.
+    const keyless = await createApiKey(server, owner.token, 'ADMIN');
+    await server.gql(SET_POLICY, { input: { datasetId, apiKeyId: keyless.id } }, owner.token);
+    const lower = await server.gql(
+      SENSITIVITY,
+      { id: datasetId, column: 'email', s: 'NONE' },
+      keyless.secret,
+    );
+    expect(lower.errors?.[0]?.extensions?.code, JSON.stringify(lower)).toBe('FORBIDDEN');
+    const raise = await server.gql(
+      SENSITIVITY,
+      { id: datasetId, column: 'region', s: 'PII' },
+      keyless.secret,
+    );
+    expect(raise.data?.setColumnSensitivity.__typename, JSON.stringify(raise)).toBe('Dataset');
+    await server.gql(SENSITIVITY, { id: datasetId, column: 'region', s: 'NONE' }, owner.token);
     const rows = await server.gql(
       QUERY,
       { id: datasetId, input: { select: ['spend'] } },
