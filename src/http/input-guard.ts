@@ -13,7 +13,7 @@ import type { Plugin } from 'graphql-yoga';
  * the same envelop pipeline): variables and inline argument values are walked before graphql-js
  * coerces them, and refused with `BAD_USER_INPUT` naming the field when they could only end as an
  * internal error further in — a NUL character (PostgreSQL text and jsonb cannot hold one), a
- * non-finite number, or nesting deeper than `maxDepth` (deep values overflow the stack of
+ * lone surrogate (not Unicode), a non-finite number, or nesting deeper than `maxDepth` (deep values overflow the stack of
  * recursive code: coercion, the query compiler, jsonb encoding).
  */
 export interface InputLimits {
@@ -30,8 +30,13 @@ function refuse(field: string, problem: string): GraphQLError {
 const tooDeep = (limits: InputLimits) =>
   `nested deeper than ${limits.maxDepth} levels (PESO_MAX_INPUT_DEPTH).`;
 
+/** A UTF-16 surrogate without its pair: no UTF-8 text (nor PostgreSQL's json) can hold it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function checkString(value: string, field: string): GraphQLError | null {
-  return value.includes('\u0000') ? refuse(field, 'contains a NUL character.') : null;
+  if (value.includes('\u0000')) return refuse(field, 'contains a NUL character.');
+  if (LONE_SURROGATE.test(value)) return refuse(field, 'is not valid Unicode (a lone surrogate).');
+  return null;
 }
 
 const isFile = (value: object): value is File =>

@@ -179,6 +179,15 @@ describe('NUL characters in string inputs (HTTP)', () => {
     });
   }
 
+  it('refuses a lone surrogate (not Unicode) the same way', async () => {
+    const res = await server.gql(
+      `mutation($input: CreateDatasetInput!) { createDataset(input: $input) { __typename } }`,
+      { input: { name: 'ok', tags: ['\udfff\ud800'] } },
+      owner.token,
+    );
+    expectRefused(res, 'input.tags.0');
+  });
+
   it('refuses a NUL written inline in the document, naming the argument', async () => {
     const res = await server.gql(
       `mutation { createDataset(input: { name: "a\\u0000b" }) { __typename } }`,
