@@ -13,6 +13,7 @@ import { InputError, NotFoundError } from '../errors';
 import { coerce, compileFilter } from './compile';
 import type { Filter } from './language';
 import { Params } from './mask';
+import { resolveAccess } from './policy';
 import { findDataset } from './visibility';
 import { assertNoWidening } from './widening';
 
@@ -86,7 +87,15 @@ export async function setDatasetPolicy(
         .where(eq(datasetColumns.versionId, latest.id))
         .orderBy(asc(datasetColumns.position))
     : [];
-  const known = new Map(columns.map((c) => [c.name, c]));
+  // A column hidden from the caller answers as a missing one here too.
+  const own = resolveAccess(
+    ctx.viewer,
+    columns,
+    await ctx.db.select().from(datasetPolicies).where(eq(datasetPolicies.datasetId, dataset.id)),
+  );
+  const known = new Map(
+    columns.filter((_, i) => own?.columns[i]?.rule !== 'HIDE').map((c) => [c.name, c]),
+  );
   const rules = input.columnRules ?? [];
   const privacy = privacySettings(input, rules, (name) => {
     const c = known.get(name);

@@ -259,6 +259,16 @@ describe('a hidden column is a missing column', () => {
         code: 'BAD_USER_INPUT',
         message: `No column named "${column}".`,
       });
+      const rule = await server.gql(
+        SET_POLICY,
+        { input: { datasetId, role: 'ANALYST', columnRules: [{ column, rule: 'MASK' }] } },
+        admin.token,
+      );
+      expect(rule.data?.setDatasetPolicy).toEqual({
+        __typename: 'InputError',
+        code: 'BAD_USER_INPUT',
+        message: `No column named "${column}" in the current version.`,
+      });
     }
   });
 });
