@@ -1,5 +1,5 @@
 import {
-  type DocumentNode,
+  type ExecutionArgs,
   type ExecutionResult,
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
@@ -28,12 +28,12 @@ export function useIntrospectionGate(mode: Config['introspection']): Plugin<AppC
     args,
     setResultAndStopExecution,
   }: {
-    args: { document: DocumentNode; contextValue: AppContext; schema: never };
+    args: ExecutionArgs;
     setResultAndStopExecution: (result: ExecutionResult) => void;
   }) => {
     const source = args.document.loc?.source.body;
     if (source !== undefined && !INTROSPECTION.test(source)) return;
-    if (mode === 'authenticated' && args.contextValue.viewer) return;
+    if (mode === 'authenticated' && (args.contextValue as AppContext).viewer) return;
     if (validate(args.schema, args.document, [NoSchemaIntrospectionCustomRule]).length === 0)
       return;
     setResultAndStopExecution({
@@ -48,7 +48,7 @@ export function useIntrospectionGate(mode: Config['introspection']): Plugin<AppC
       ],
     });
   };
-  return { onExecute: gate as never, onSubscribe: gate as never };
+  return { onExecute: gate, onSubscribe: gate };
 }
 
 const SUGGESTION = / ?Did you mean .*$/s;
@@ -92,8 +92,8 @@ export function useNoSuggestions(): Plugin {
         const errors = withoutSuggestions(result);
         if (errors) setResult(errors);
       },
-    onExecute: () => ({ onExecuteDone: strip as never }),
-    onSubscribe: () => ({ onSubscribeResult: strip as never }),
+    onExecute: () => ({ onExecuteDone: strip }),
+    onSubscribe: () => ({ onSubscribeResult: strip }),
   };
 }
 
