@@ -49,7 +49,7 @@ async function gql(base: string, query: string, variables: object, token?: strin
 }
 
 async function stop(child: ChildProcess | undefined) {
-  if (!child || child.exitCode !== null) return;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
@@ -227,4 +227,58 @@ describe.skipIf(!usingPostgres)('scale-out on PostgreSQL', () => {
     }
     expect(s.epochsDone).toBe(150);
   }, 180_000);
+  it('a worker SIGKILLed mid-run: the run is failed after the heartbeat timeout, never stuck', async () => {
+    // Only the worker started here may claim the run.
+    for (const child of children.filter((c) => c.spawnargs.includes(WORKER))) await stop(child);
+    // A third API process whose reaper has a short heartbeat timeout (the others keep 60 s).
+    const reaper = start(
+      MAIN,
+      { ...env, PESO_RUN_TIMEOUT_SECONDS: '6' },
+      /GraphiQL at (\S+)\/graphql/,
+    );
+    children.push(reaper.child);
+    const c = (await reaper.started)[1]!;
+    const login = await gql(
+      c,
+      'mutation($i: LoginInput!) { login(input: $i) { ... on AuthPayload { token } } }',
+      { i: { email: 'scale@example.com', password: 'correct horse battery' } },
+    );
+    const token = login.data.login.token as string;
+    const list = await gql(c, '{ datasets { edges { node { id } } } }', {}, token);
+    const train = await gql(
+      c,
+      `mutation($d: ID!) { trainModel(input: { name: "killed", datasetId: $d, target: "Species", algorithm: MLP, seed: 11, hyperparameters: { epochs: 500 } }) {
+        ... on TrainingRun { id } } }`,
+      { d: list.data.datasets.edges[0].node.id },
+      token,
+    );
+    const runId = train.data.trainModel.id;
+    const status = async () =>
+      (
+        await gql(
+          c,
+          'query($id: ID!) { trainingRun(id: $id) { status error epochsDone } }',
+          { id: runId },
+          token,
+        )
+      ).data.trainingRun;
+    const worker = start(WORKER, env, /Peso worker ready/);
+    children.push(worker.child);
+    await worker.started;
+    for (let s = await status(); s.epochsDone < 1; s = await status())
+      await new Promise((r) => setTimeout(r, 50));
+    const killed = new Promise((r) => worker.child.once('exit', (_code, signal) => r(signal)));
+    worker.child.kill('SIGKILL');
+    expect(await killed).toBe('SIGKILL');
+    expect((await status()).status).toBe('RUNNING');
+    const deadline = Date.now() + 60_000;
+    let s = await status();
+    while (s.status === 'RUNNING') {
+      if (Date.now() > deadline) throw new Error(`still RUNNING: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      s = await status();
+    }
+    expect(s).toMatchObject({ status: 'FAILED' });
+    expect(s.error).toMatch(/stopped responding/);
+  }, 120_000);
 });
