@@ -1,5 +1,6 @@
 import { viewerFor } from '../auth/viewer';
 import type { AuthedContext } from '../context';
+import { PesoError } from '../errors';
 
 /** What one subscription streams; every subscription is served by `openStream`. */
 export interface StreamSpec<E> {
@@ -67,7 +68,7 @@ export async function openStream<E>(
         pending = iterator.next();
         const event = next.value;
         if (!accept(event)) continue;
-        if (!(await stillAllowed(ctx, access))) return;
+        if ((await checkEvent(ctx, access)) !== 'allowed') return;
         yield event;
         if (terminal(event)) return;
       }
@@ -80,35 +81,54 @@ export async function openStream<E>(
   })();
 }
 
+/** What a check found: access, no access, or no answer (the database is unreachable). */
+type Verdict = 'allowed' | 'denied' | 'unknown';
+
 /** Checks in flight, by viewer and resource: subscribers of one event share one check. */
-const inFlight = new Map<string, Promise<boolean>>();
+const inFlight = new Map<string, Promise<Verdict>>();
 
 function keyOf(ctx: AuthedContext, access: Access): string {
   const v = ctx.viewer;
   return `${v.apiKeyId ?? v.membershipId}:${access.resource}`;
 }
 
-function stillAllowed(ctx: AuthedContext, access: Access): Promise<boolean> {
+function check(ctx: AuthedContext, access: Access): Promise<Verdict> {
   const key = keyOf(ctx, access);
-  let check = inFlight.get(key);
-  if (!check) {
-    check = (async () => {
+  let verdict = inFlight.get(key);
+  if (!verdict) {
+    verdict = (async (): Promise<Verdict> => {
       try {
         // The credential as it is now: a revoked key or removed member throws; a changed role
         // ends the stream, as it closes a WebSocket, so the caller resubscribes with its rights.
         const viewer = await viewerFor(ctx.db, ctx.viewer);
-        if (viewer.orgId !== ctx.viewer.orgId || viewer.role !== ctx.viewer.role) return false;
-        if (viewer.expiresAt && viewer.expiresAt.getTime() <= Date.now()) return false;
-        if (ctx.viewer.expiresAt && ctx.viewer.expiresAt.getTime() <= Date.now()) return false;
-        return (await access.check({ ...ctx, viewer })) !== false;
-      } catch {
-        // Fail closed: a check that cannot be made (database unreachable) ends the stream.
-        return false;
+        if (viewer.orgId !== ctx.viewer.orgId || viewer.role !== ctx.viewer.role) return 'denied';
+        if (viewer.expiresAt && viewer.expiresAt.getTime() <= Date.now()) return 'denied';
+        if (ctx.viewer.expiresAt && ctx.viewer.expiresAt.getTime() <= Date.now()) return 'denied';
+        return (await access.check({ ...ctx, viewer })) === false ? 'denied' : 'allowed';
+      } catch (error) {
+        // Not found, forbidden, unauthenticated: a denial. Anything else: no answer.
+        return error instanceof PesoError ? 'denied' : 'unknown';
       }
     })().finally(() => inFlight.delete(key));
-    inFlight.set(key, check);
+    inFlight.set(key, verdict);
   }
-  return check;
+  return verdict;
+}
+
+/** Attempts, and the pause between them, before an event whose check has no answer is dropped with its stream. */
+const EVENT_CHECK_ATTEMPTS = 5;
+const EVENT_CHECK_PAUSE_MS = 200;
+
+/**
+ * The check before an event is sent: an event is never sent unchecked, so while the database
+ * gives no answer the event waits; after a few tries the stream ends (fail closed).
+ */
+async function checkEvent(ctx: AuthedContext, access: Access): Promise<Verdict> {
+  for (let attempt = 1; ; attempt++) {
+    const verdict = await check(ctx, access);
+    if (verdict !== 'unknown' || attempt === EVENT_CHECK_ATTEMPTS) return verdict;
+    await new Promise((resolve) => setTimeout(resolve, EVENT_CHECK_PAUSE_MS * attempt));
+  }
 }
 
 interface Watched {
@@ -141,8 +161,9 @@ function watch(ctx: AuthedContext, access: Access, lost: () => void): () => void
       for (const [key, set] of streams) {
         const first = set.values().next().value;
         if (!first) continue;
-        void stillAllowed(first.ctx, first.access).then((allowed) => {
-          if (allowed) return;
+        // Only a denial ends streams here: a database outage leaves them open, to resume.
+        void check(first.ctx, first.access).then((verdict) => {
+          if (verdict !== 'denied') return;
           for (const s of streams.get(key) ?? []) s.lost();
         });
       }
