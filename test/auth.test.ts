@@ -129,7 +129,8 @@ describe('sign-up and login', () => {
   });
 
   it('never exposes the password hash in the schema', async () => {
-    const res = await server.gql('{ __type(name: "User") { fields { name } } }');
+    // Introspection is for signed-in callers (PESO_INTROSPECTION).
+    const res = await server.gql('{ __type(name: "User") { fields { name } } }', {}, owner.token);
     const names = res.data?.__type.fields.map((f: { name: string }) => f.name);
     expect(names).toContain('email');
     expect(names.join(',')).not.toMatch(/password/i);
