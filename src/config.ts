@@ -172,7 +172,7 @@ export interface DocumentLimits {
   maxAliases: number;
   maxDirectives: number;
   maxDepth: number;
-  /** Longest list a document or its variables may carry (`nodes(ids:)`, prediction rows, `in`). */
+  /** Longest list in a document or its variables (`nodes(ids:)`, prediction rows, …). */
   maxListLength: number;
   /** Budget per operation: one point per field, plus the rows each dataset read may scan. */
   maxCost: number;

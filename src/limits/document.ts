@@ -3,7 +3,13 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { MaxTokensParserWLexer } from '@escape.tech/graphql-armor-max-tokens';
 import type { GraphQLArmorRejectCallback } from '@escape.tech/graphql-armor-types';
-import { GraphQLError, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  type ASTNode,
+  GraphQLError,
+  Kind,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { DocumentLimits } from '../config';
 
@@ -35,10 +41,18 @@ function rejectAs(limit: LimitName, max: number, what: string): GraphQLArmorReje
   ];
 }
 
-/** A list written in the document longer than the limit (lists in variables: `variableLists`). */
+/**
+ * Value lists of the filter operators `in` and `notIn`: the query language bounds them itself
+ * (10,000 values, `BAD_USER_INPUT` naming `where`), so they are left to it.
+ */
+const LANGUAGE_BOUNDED = new Set(['in', 'notIn']);
+
+/** A list written in the document longer than the limit (lists in variables: `longListIn`). */
 function listLengthRule(max: number): ValidationRule {
   return (context: ValidationContext) => ({
-    ListValue(node) {
+    ListValue(node, _key, parent) {
+      const field = parent && !Array.isArray(parent) ? (parent as ASTNode) : null;
+      if (field?.kind === Kind.OBJECT_FIELD && LANGUAGE_BOUNDED.has(field.name.value)) return;
       if (node.values.length > max)
         context.reportError(
           limitError('listLength', max, `A list in the document has more than ${max} items.`),
@@ -57,6 +71,7 @@ export function longListIn(value: unknown, max: number, path = ''): string | nul
     }
   } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) {
+      if (LANGUAGE_BOUNDED.has(key) && Array.isArray(item)) continue;
       const found = longListIn(item, max, path ? `${path}.${key}` : key);
       if (found) return found;
     }

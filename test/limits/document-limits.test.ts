@@ -134,16 +134,29 @@ describe('document limits over HTTP', () => {
     );
     expectLimit(variable, 'listLength');
     expect(variable.errors![0]!.message).toContain('ids');
-    // Lists nested in input objects too: an `in` filter of 11 values.
+    // Lists nested in input objects too: 11 aggregates.
     const nested = await server.gql(
       'query($id: ID!, $input: DatasetQueryInput!) { datasetQuery(datasetId: $id, input: $input) { __typename } }',
       {
         id: datasets.small,
-        input: { where: { column: 'n', in: Array.from({ length: 11 }, (_, i) => i) } },
+        input: { aggregates: Array.from({ length: 11 }, () => ({ function: 'COUNT' })) },
       },
       owner.token,
     );
     expectLimit(nested, 'listLength');
+    // `in` lists are bounded by the query language itself (10,000 values, BAD_USER_INPUT).
+    const inList = await server.gql(
+      'query($id: ID!, $input: DatasetQueryInput!) { datasetQuery(datasetId: $id, input: $input) { __typename ... on Error { code } } }',
+      {
+        id: datasets.small,
+        input: { where: { column: 'n', in: Array.from({ length: 10_001 }, (_, i) => i) } },
+      },
+      owner.token,
+    );
+    expect(inList.data?.datasetQuery, JSON.stringify(inList)).toEqual({
+      __typename: 'InputError',
+      code: 'BAD_USER_INPUT',
+    });
     const ten = await server.gql(
       'query($ids: [ID!]!) { nodes(ids: $ids) { id } }',
       { ids: ids.slice(1) },
