@@ -86,6 +86,10 @@ function openPostgres(url: string): Database {
     max: 10,
     onnotice: () => {},
     connection: { application_name: 'peso' },
+    // Seconds before reconnecting after the n-th failed attempt. The driver's default grows to
+    // 20 s, so after an outage of a few seconds the LISTEN connection (which inherits this)
+    // would stay away long after PostgreSQL is back.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
   });
   const stats = { statements: 0 };
   const db = drizzlePostgres(client, { logger: counter(stats) }) as unknown as Db;
@@ -113,6 +117,39 @@ function counter(stats: { statements: number }) {
 export function isUniqueViolation(error: unknown): boolean {
   for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
+
+/** Error codes of a database that cannot be reached, as Node, postgres.js and pg report them. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  // SQLSTATE: the server shutting down or restarting, and class 08 (connection exceptions).
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+/**
+ * Whether a driver error (or one it wraps) says the database cannot be reached right now — an
+ * outage or restart, not a fault of the statement — so the caller may try again shortly.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNREACHABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code)))
+      return true;
   }
   return false;
 }

@@ -56,3 +56,13 @@ export class RateLimitedError extends PesoError {
 export class PrivacyBudgetExhaustedError extends PesoError {
   readonly code = 'PRIVACY_BUDGET_EXHAUSTED';
 }
+
+/** The database cannot be reached (an outage or a restart): the caller may try again shortly. */
+export class ServiceUnavailableError extends PesoError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  /** Seconds a caller is told to wait before trying again. */
+  readonly retryAfter = 5;
+  constructor() {
+    super('The database is unavailable; try again shortly.');
+  }
+}

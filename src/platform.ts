@@ -30,7 +30,7 @@ export async function startPlatform(deps: {
   host?: string;
 }): Promise<Platform> {
   const { config, database, log } = deps;
-  const events = createEventBus(database, config.redisUrl);
+  const events = createEventBus(database, config.redisUrl, log);
   await events.ready;
   const jobs = lazyJobQueue(database, config, log, queueOptionsOf(jobDomains));
   const base = { config, database, log, events, jobs };

@@ -11,13 +11,18 @@ import {
   useReadinessCheck,
 } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { Database } from '../db/client';
+import { type Database, isDatabaseUnavailable } from '../db/client';
 import { schema } from '../schema/index';
 import { resolveViewer } from './auth/viewer';
 import type { Config } from './config';
 import { type AppContext, createContext } from './context';
 import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
-import { PesoError, RateLimitedError, UnauthenticatedError } from './errors';
+import {
+  PesoError,
+  RateLimitedError,
+  ServiceUnavailableError,
+  UnauthenticatedError,
+} from './errors';
 import { createEventBus, type EventBus } from './events/bus';
 import { endStreams } from './events/stream';
 import {
@@ -43,7 +48,7 @@ import {
   useOperationLimits,
 } from './limits/plugin';
 import { createRateLimiter } from './limits/rate-limit';
-import type { Logger } from './log';
+import { errorSummary, type Logger } from './log';
 import { EXPORT_PATH, exportRoute } from './query/export';
 
 /** How long requests in flight may take to finish on shutdown (a process stops within 30 s). */
@@ -100,6 +105,8 @@ query CommonDelays($datasetId: ID!) {
 function maskError(log: Logger) {
   return (error: unknown, message: string, isDev?: boolean): Error => {
     const original = error instanceof GraphQLError ? error.originalError : error;
+    if (isDatabaseUnavailable(original))
+      return databaseUnavailable(log, original, error instanceof GraphQLError ? error : null);
     // Expected errors keep their located GraphQLError with the code set: returning the same
     // object also tells yoga there was nothing to mask, so it does not log them as failures.
     const expected =
@@ -126,6 +133,29 @@ function maskError(log: Logger) {
     }
     return defaultMaskError(error, message, isDev);
   };
+}
+
+/**
+ * `SERVICE_UNAVAILABLE` for an error saying the database cannot be reached — an outage, not a
+ * bug: HTTP 503 with Retry-After where it ends a request, and one log line without a stack. A
+ * located error is rewritten in place, keeping its path (and telling yoga that nothing was
+ * masked, so it does not log it again as a failure).
+ */
+function databaseUnavailable(
+  log: Logger,
+  cause: unknown,
+  located: GraphQLError | null,
+): GraphQLError {
+  log.warn({ error: errorSummary(cause) }, 'database unavailable');
+  const unavailable = new ServiceUnavailableError();
+  const retryAfter = String(unavailable.retryAfter);
+  const extensions = {
+    code: unavailable.code,
+    retryAfter: unavailable.retryAfter,
+    http: { status: 503, headers: { 'retry-after': retryAfter } },
+  };
+  if (!located) return new GraphQLError(unavailable.message, { extensions });
+  return Object.assign(located, { message: unavailable.message, extensions });
 }
 
 function unauthenticated(error: unknown): never {
@@ -182,7 +212,7 @@ export async function startServer(deps: {
 }): Promise<PesoServer> {
   const { config, database, log } = deps;
   const requestIds = new WeakMap<Request, string>();
-  const ownBus = deps.events ? null : createEventBus(database, config.redisUrl);
+  const ownBus = deps.events ? null : createEventBus(database, config.redisUrl, log);
   const ownJobs = deps.jobs ? null : lazyJobQueue(database, config, log);
   const contextDeps = {
     config,
@@ -230,7 +260,8 @@ export async function startServer(deps: {
         check: async () => {
           try {
             await database.ping();
-            return true;
+            // After a database restart, ready again only once LISTEN is back too.
+            return await contextDeps.events.listening();
           } catch {
             return false;
           }
@@ -249,7 +280,10 @@ export async function startServer(deps: {
       const address = addressOf((initial as { req?: IncomingMessage }).req);
       return createContext(contextDeps, { authorization, requestId, origin })
         .then((context) => Object.assign(context, { address, limiter }))
-        .catch(unauthenticated);
+        .catch((error: unknown) => {
+          if (isDatabaseUnavailable(error)) throw databaseUnavailable(log, error, null);
+          return unauthenticated(error);
+        });
     },
   });
 
@@ -287,7 +321,11 @@ export async function startServer(deps: {
         let role: string;
         try {
           role = (await resolveViewer(database.db, config.secret, authorization))!.role;
-        } catch {
+        } catch (error) {
+          // No answer is not a refusal: the client is told to come back rather than Forbidden.
+          if (!isDatabaseUnavailable(error)) return false;
+          log.warn({ error: errorSummary(error) }, 'database unavailable');
+          ctx.extra.socket.close(4503, 'Service unavailable: try again shortly');
           return false;
         }
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { createPubSub } from 'graphql-yoga';
 import { createClient } from 'redis';
 import type { Database } from '../../db/client';
 import type { IngestionEvent } from '../datasets/events';
+import { errorSummary, type Logger } from '../log';
 import type { TrainingControl, TrainingEvent } from '../models/events';
 
 /**
@@ -19,17 +21,23 @@ export type Topics = {
 /** Largest payload PostgreSQL NOTIFY carries. */
 const NOTIFY_LIMIT = 7_900;
 const CHANNEL = 'peso_events';
+/** How long `listening()` waits for its own NOTIFY to come back. */
+const PROBE_TIMEOUT_MS = 2_000;
 
 /**
  * Relays events through PostgreSQL LISTEN/NOTIFY, so a subscriber on any API process sees
  * events published by any other process or worker sharing the database.
  */
-function postgresTarget(database: Extract<Database, { kind: 'postgres' }>) {
+function postgresTarget(database: Extract<Database, { kind: 'postgres' }>, log?: Logger) {
   const local = new EventTarget();
-  const listening = database.sql.listen(CHANNEL, (payload) => {
+  /** Probes sent by `listening()` awaiting their echo, by id. */
+  const probes = new Map<string, () => void>();
+  const listener = database.sql.listen(CHANNEL, (payload) => {
     try {
-      const { topic, detail } = JSON.parse(payload) as { topic: string; detail: unknown };
-      local.dispatchEvent(new CustomEvent(topic, { detail }));
+      const message = JSON.parse(payload) as { topic?: string; detail?: unknown; probe?: string };
+      if (message.probe) probes.get(message.probe)?.();
+      else if (typeof message.topic === 'string')
+        local.dispatchEvent(new CustomEvent(message.topic, { detail: message.detail }));
     } catch {
       // Not ours, or truncated: nothing to deliver.
     }
@@ -47,17 +55,38 @@ function postgresTarget(database: Extract<Database, { kind: 'postgres' }>) {
       }
       // One NOTIFY at a time: sent concurrently over the pool's connections they could commit,
       // and so arrive, out of order (an epoch after SUCCEEDED).
-      sending = sending.then(() => database.sql.notify(CHANNEL, payload)).catch(() => {});
+      // An event that cannot be sent (the database is down) is lost, and said so: subscribers
+      // read the current state again when they resubscribe.
+      sending = sending
+        .then(() => database.sql.notify(CHANNEL, payload))
+        .catch((error: unknown) =>
+          log?.warn({ topic: type, error: errorSummary(error) }, 'event not published'),
+        );
       return true;
     },
   };
   return {
     target,
-    ready: listening.then(() => undefined),
+    ready: listener.then(() => undefined),
+    // The driver re-listens after a lost connection only some time after PostgreSQL is back:
+    // a NOTIFY heard back is the one proof that events reach this process again.
+    async listening() {
+      const id = randomUUID();
+      const heard = new Promise<boolean>((resolve) => {
+        probes.set(id, () => resolve(true));
+        setTimeout(() => resolve(false), PROBE_TIMEOUT_MS).unref();
+      });
+      try {
+        await database.sql.notify(CHANNEL, JSON.stringify({ probe: id }));
+        return await heard;
+      } finally {
+        probes.delete(id);
+      }
+    },
     // Flush events still being sent (a worker's last status) before letting go.
     close: async () => {
       await sending;
-      await listening.then((l) => l.unlisten());
+      await listener.then((l) => l.unlisten());
     },
   };
 }
@@ -66,13 +95,30 @@ function postgresTarget(database: Extract<Database, { kind: 'postgres' }>) {
  * Relays events through Redis pub/sub (`REDIS_URL`): for many API processes, or payloads and
  * rates beyond what NOTIFY suits.
  */
-function redisTarget(url: string) {
+function redisTarget(url: string, log?: Logger) {
   const local = new EventTarget();
-  const publisher = createClient({ url });
+  // While Redis is unreachable a publish fails at once rather than waiting in the client's
+  // offline queue (a backlog that would arrive late, all at once, or never).
+  const publisher = createClient({ url, disableOfflineQueue: true });
   const subscriber = publisher.duplicate();
-  // Errors surface as failed publishes; reconnects are the client's job.
-  publisher.on('error', () => {});
-  subscriber.on('error', () => {});
+  // The clients reconnect (and the subscriber resubscribes) by themselves: losing and regaining
+  // Redis is logged once each way rather than at every failed attempt.
+  for (const [client, role] of [
+    [publisher, 'publisher'],
+    [subscriber, 'subscriber'],
+  ] as const) {
+    let down = false;
+    client.on('error', (error: unknown) => {
+      if (down) return;
+      down = true;
+      log?.warn({ role, error: errorSummary(error) }, 'event bus: Redis unavailable');
+    });
+    client.on('ready', () => {
+      if (!down) return;
+      down = false;
+      log?.info({ role }, 'event bus: Redis reconnected');
+    });
+  }
   const ready = (async () => {
     await Promise.all([publisher.connect(), subscriber.connect()]);
     await subscriber.subscribe(CHANNEL, (payload) => {
@@ -89,7 +135,11 @@ function redisTarget(url: string) {
     removeEventListener: local.removeEventListener.bind(local),
     dispatchEvent(event: Event) {
       const { type, detail } = event as CustomEvent;
-      void publisher.publish(CHANNEL, JSON.stringify({ topic: type, detail })).catch(() => {});
+      void publisher
+        .publish(CHANNEL, JSON.stringify({ topic: type, detail }))
+        .catch((error: unknown) =>
+          log?.warn({ topic: type, error: errorSummary(error) }, 'event not published'),
+        );
       return true;
     },
   };
@@ -106,23 +156,33 @@ function redisTarget(url: string) {
 /**
  * The event bus: in-process by default; over Redis pub/sub when `redisUrl` is set; else over
  * PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL (several API processes and workers
- * can share it).
+ * can share it). `log` hears of events that could not be published and of Redis coming and going.
+ * `listening()` tells whether events published now reach this process's subscribers (`/ready`
+ * asks it).
  */
-export function createEventBus(database?: Database, redisUrl?: string) {
+export function createEventBus(database?: Database, redisUrl?: string, log?: Logger) {
   if (redisUrl) {
-    const relay = redisTarget(redisUrl);
+    const relay = redisTarget(redisUrl, log);
     const pubsub = createPubSub<Topics>({ eventTarget: relay.target as never });
-    return Object.assign(pubsub, { ready: relay.ready, close: relay.close });
+    // Without Redis the API still answers (events are lost, and logged): it stays ready.
+    return Object.assign(pubsub, { ready: relay.ready, listening: always, close: relay.close });
   }
   if (database?.kind === 'postgres') {
-    const relay = postgresTarget(database);
+    const relay = postgresTarget(database, log);
     const pubsub = createPubSub<Topics>({ eventTarget: relay.target as never });
-    return Object.assign(pubsub, { ready: relay.ready, close: relay.close });
+    return Object.assign(pubsub, {
+      ready: relay.ready,
+      listening: relay.listening,
+      close: relay.close,
+    });
   }
   return Object.assign(createPubSub<Topics>(), {
     ready: Promise.resolve(),
+    listening: always,
     close: async () => {},
   });
 }
+
+const always = async () => true;
 
 export type EventBus = ReturnType<typeof createEventBus>;

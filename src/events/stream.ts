@@ -68,7 +68,8 @@ export async function openStream<E>(
         pending = iterator.next();
         const event = next.value;
         if (!accept(event)) continue;
-        if ((await checkEvent(ctx, access)) !== 'allowed') return;
+        // A shutdown or a denial found by the timer ends a stream whose event is still waiting.
+        if ((await Promise.race([checkEvent(ctx, access), revoked])) !== 'allowed') return;
         yield event;
         if (terminal(event)) return;
       }
@@ -115,19 +116,26 @@ function check(ctx: AuthedContext, access: Access): Promise<Verdict> {
   return verdict;
 }
 
-/** Attempts, and the pause between them, before an event whose check has no answer is dropped with its stream. */
-const EVENT_CHECK_ATTEMPTS = 5;
+/**
+ * How long an event whose check has no answer waits before it is dropped with its stream: long
+ * enough for PostgreSQL to restart or fail over, so the stream resumes after it. The pause
+ * between tries grows to a cap.
+ */
+const EVENT_CHECK_WAIT_MS = 30_000;
 const EVENT_CHECK_PAUSE_MS = 200;
+const EVENT_CHECK_MAX_PAUSE_MS = 2_000;
 
 /**
  * The check before an event is sent: an event is never sent unchecked, so while the database
- * gives no answer the event waits; after a few tries the stream ends (fail closed).
+ * gives no answer the event waits; if none comes in time the stream ends (fail closed).
  */
 async function checkEvent(ctx: AuthedContext, access: Access): Promise<Verdict> {
+  const deadline = Date.now() + EVENT_CHECK_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     const verdict = await check(ctx, access);
-    if (verdict !== 'unknown' || attempt === EVENT_CHECK_ATTEMPTS) return verdict;
-    await new Promise((resolve) => setTimeout(resolve, EVENT_CHECK_PAUSE_MS * attempt));
+    if (verdict !== 'unknown' || Date.now() >= deadline) return verdict;
+    const pause = Math.min(EVENT_CHECK_PAUSE_MS * attempt, EVENT_CHECK_MAX_PAUSE_MS);
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isDatabaseUnavailable } from '../../db/client';
 import { DatasetInputError } from '../datasets/input-error';
-import { InputError, PesoError } from '../errors';
-import type { Logger } from '../log';
+import { InputError, PesoError, ServiceUnavailableError } from '../errors';
+import { errorSummary, type Logger } from '../log';
 
 const STATUS: Record<string, number> = {
   UNAUTHENTICATED: 401,
@@ -25,8 +26,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, req
 
 /**
  * Answers a failed plain-HTTP request (signed uploads and exports) the way GraphQL would: a
- * `PesoError` as `{ error: { code, message, … } }` with a matching status; anything else as a
- * masked 500 whose details go only to the log.
+ * `PesoError` as `{ error: { code, message, … } }` with a matching status, an unreachable
+ * database as 503 `SERVICE_UNAVAILABLE`; anything else as a masked 500 whose details go only to
+ * the log.
  */
 export function sendError(
   res: ServerResponse,
@@ -34,6 +36,18 @@ export function sendError(
   requestId: string,
   log: Logger,
 ): void {
+  if (isDatabaseUnavailable(error)) {
+    const unavailable = new ServiceUnavailableError();
+    log.warn({ error: errorSummary(error), requestId }, 'database unavailable');
+    if (!res.headersSent) res.setHeader('retry-after', String(unavailable.retryAfter));
+    sendJson(
+      res,
+      503,
+      { error: { code: unavailable.code, message: unavailable.message } },
+      requestId,
+    );
+    return;
+  }
   if (!(error instanceof PesoError)) {
     log.error({ err: error, requestId }, 'request failed unexpectedly');
     sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Unexpected error.' } }, requestId);

@@ -111,25 +111,30 @@ export function createPool(options: { size: number; log: Logger; modules: string
     const result = new Promise<TaskOutput<K>>((resolve, reject) => {
       const dead = died();
       if (dead) return reject(dead);
-      // Progress is handled one report at a time, so the outcome follows the last of them.
+      // Progress is handled one report at a time, so the outcome follows the last of them. The
+      // first report that fails (its write, with the database gone) is the task's outcome; later
+      // ones are skipped, and the chain itself never rejects while no one awaits it.
       let reported: Promise<unknown> = Promise.resolve();
+      let failed: { error: unknown } | null = null;
       const onMessage = (message: FromChild) => {
         if (message.type === 'progress') {
-          reported = reported.then(() => onProgress(message.data as TaskProgress<K>));
+          reported = reported
+            .then(() => (failed ? undefined : onProgress(message.data as TaskProgress<K>)))
+            .catch((error: unknown) => {
+              failed ??= { error };
+            });
           return;
         }
         detach();
-        void reported.then(
-          () => {
-            if (message.type === 'done') resolve(message.output as TaskOutput<K>);
-            else if (message.type === 'interrupted')
-              reject(
-                new TaskFailure('The worker was stopped; the job goes back to the queue.', true),
-              );
-            else reject(new TaskFailure(message.error.message, false, message.error));
-          },
-          (error: unknown) => reject(error),
-        );
+        void reported.then(() => {
+          if (failed) reject(failed.error);
+          else if (message.type === 'done') resolve(message.output as TaskOutput<K>);
+          else if (message.type === 'interrupted')
+            reject(
+              new TaskFailure('The worker was stopped; the job goes back to the queue.', true),
+            );
+          else reject(new TaskFailure(message.error.message, false, message.error));
+        });
       };
       const onExit = (code: number | null, signal: string | null) => {
         detach();

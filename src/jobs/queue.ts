@@ -1,7 +1,7 @@
 import { PgBoss, type QueueOptions, type SendOptions } from 'pg-boss';
-import type { Database } from '../../db/client';
+import { type Database, isDatabaseUnavailable } from '../../db/client';
 import type { Config } from '../config';
-import type { Logger } from '../log';
+import { errorSummary, type Logger } from '../log';
 
 /**
  * Every job kind and its payload, composed from the domains: each declares its own kinds next
@@ -65,7 +65,12 @@ export async function startJobQueue(
           schedule: true,
         })
       : new PgBoss({ connectionString: connectionString!, max: 3, schedule: true });
-  boss.on('error', (error: unknown) => log.warn({ err: error }, 'job queue error'));
+  // pg-boss keeps polling and its pool reconnects by itself: an outage is logged, not fatal.
+  boss.on('error', (error: unknown) =>
+    isDatabaseUnavailable(error)
+      ? log.warn({ error: errorSummary(error) }, 'job queue: database unavailable')
+      : log.warn({ err: error }, 'job queue error'),
+  );
   await boss.start();
 
   const created = new Map<string, Promise<void>>();

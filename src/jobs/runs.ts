@@ -1,10 +1,11 @@
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import type { Db } from '../../db/client';
+import { type Db, isDatabaseUnavailable } from '../../db/client';
 import type { RunStatus, runState } from '../../db/schema/common';
 import type { ContextDeps } from '../context';
 import { PesoError } from '../errors';
 import type { EventBus } from '../events/bus';
+import { errorSummary } from '../log';
 import { TaskFailure } from './pool';
 
 /** How often a running run's heartbeat is written. */
@@ -117,6 +118,16 @@ export function runsOf<Row extends RunRow>(kind: RunKind<Row>) {
       return update(db, runId, { status: 'QUEUED', worker: null, heartbeatAt: null });
     },
 
+    /** RUNNING → QUEUED if `worker` still holds the run (not reaped or ended meanwhile). */
+    async handBackIfHeld(db: Writer, runId: string, worker: string): Promise<Row | null> {
+      const [run] = (await db
+        .update(t)
+        .set({ status: 'QUEUED', worker: null, heartbeatAt: null } as never)
+        .where(and(eq(t.id, runId), eq(t.status, 'RUNNING'), eq(t.worker, worker)))
+        .returning()) as unknown as Row[];
+      return run ?? null;
+    },
+
     /**
      * Cancels a queued run at once (returns it CANCELLED); flags a running one, whose worker
      * stops after its current step (returns it flagged). Null when it already ended.
@@ -198,6 +209,10 @@ export async function executeRun<Row extends RunRow>(
   try {
     await body(claimed);
   } catch (error) {
+    if (isDatabaseUnavailable(error)) {
+      await requeueAfterOutage(deps, runs, runId, options, error);
+      return;
+    }
     if (error instanceof TaskFailure && error.handedBack) {
       const run = await runs.handBack(db, runId);
       runs.kind.publish(deps.events, run);
@@ -217,6 +232,42 @@ export async function executeRun<Row extends RunRow>(
   }
 }
 
+/** How often a run interrupted by a database outage checks whether the database is back. */
+const OUTAGE_RETRY_MS = 1_000;
+
+/**
+ * A run interrupted because the database went away did not fail: once the database answers
+ * again it goes back to the queue and is trained again from the start. Past the heartbeat
+ * timeout the reaper fails it instead, so this waits no longer than that.
+ */
+async function requeueAfterOutage<Row extends RunRow>(
+  deps: ContextDeps,
+  runs: Runs<Row>,
+  runId: string,
+  options: { worker: string; requeue(): Promise<void> },
+  cause: unknown,
+): Promise<void> {
+  const log = deps.log.child({ runId, worker: options.worker });
+  log.warn({ error: errorSummary(cause) }, `${runs.kind.noun} interrupted: database unavailable`);
+  const deadline = Date.now() + deps.config.runTimeoutSeconds * 1000;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_RETRY_MS));
+    let run: Row | null;
+    try {
+      run = await runs.handBackIfHeld(deps.database.db, runId, options.worker);
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) continue;
+      throw error;
+    }
+    if (!run) return;
+    runs.kind.publish(deps.events, run);
+    await options.requeue();
+    log.info(`${runs.kind.noun} handed back to the queue after the outage`);
+    return;
+  }
+  log.warn(`${runs.kind.noun} not handed back: the database is still unavailable`);
+}
+
 /** Runs every kind's reaper on a timer; returns a stop function. */
 export function startReaper(
   deps: ContextDeps,
@@ -229,7 +280,10 @@ export function startReaper(
       runs
         .reap(deps, timeoutSeconds)
         .catch((error: unknown) =>
-          deps.log.warn({ err: error }, `could not check for lost ${runs.kind.noun}s`),
+          deps.log.warn(
+            isDatabaseUnavailable(error) ? { error: errorSummary(error) } : { err: error },
+            `could not check for lost ${runs.kind.noun}s`,
+          ),
         );
     }
   }, every);

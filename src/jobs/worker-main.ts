@@ -32,7 +32,7 @@ async function main() {
   }
   const log = createLogger(config.logLevel).child({ role: 'worker' });
   const database = await openDatabase(config.database);
-  const events = createEventBus(database, config.redisUrl);
+  const events = createEventBus(database, config.redisUrl, log);
   await events.ready;
   const jobs = await startJobQueue(database, config.database.url, log, queueOptionsOf(jobDomains));
   const size = Math.max(1, config.workers);

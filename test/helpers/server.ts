@@ -48,9 +48,10 @@ export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
  */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { log?: Logger } = {},
+  options: { log?: Logger; postgresUrl?: string } = {},
 ): Promise<TestServer> {
-  const scratch = await scratchDatabase(process.env.TEST_DATABASE_URL);
+  // A test that stops its database passes its own cluster (`postgresUrl`).
+  const scratch = await scratchDatabase(options.postgresUrl ?? process.env.TEST_DATABASE_URL);
   const config = loadConfig({
     DATABASE_URL: scratch.url,
     PESO_SECRET: randomBytes(32).toString('base64url'),
