@@ -1,9 +1,9 @@
 import { createClient } from 'redis';
-import type { Database } from '../../db/client';
+import { type Database, isDatabaseUnavailable } from '../../db/client';
 import type { Viewer } from '../auth/viewer';
 import type { RateLimitConfig } from '../config';
 import { RateLimitedError } from '../errors';
-import type { Logger } from '../log';
+import { errorSummary, type Logger } from '../log';
 
 /**
  * Where counters live so that every API process sees the same ones: PostgreSQL (or PGlite) by
@@ -131,9 +131,12 @@ for _, key in ipairs(KEYS) do
 end
 return wait`;
 
-function redisStore(url: string, log: Logger): LimitStore {
-  const client = createClient({ url });
-  client.on('error', (error) => log.warn({ err: error }, 'rate limit store (Redis) unavailable'));
+function redisStore(url: string): LimitStore {
+  // While Redis is unreachable a command fails at once (and the database counts instead) rather
+  // than waiting in the client's offline queue, which would hold the request until Redis is back.
+  const client = createClient({ url, disableOfflineQueue: true });
+  // The client reconnects by itself; a failed command is what gets logged (`withFallback`).
+  client.on('error', () => {});
   const ready = client.connect().catch(() => {});
   const prefix = 'peso:limit:';
   return {
@@ -171,9 +174,49 @@ function redisStore(url: string, log: Logger): LimitStore {
 }
 
 /**
+ * Redis, and while Redis cannot be reached the database's counters instead, so that limits stay
+ * on through a Redis outage. The two count separately: on switching, a caller may get up to one
+ * more window's allowance. Losing and regaining Redis is logged once each way.
+ */
+function withFallback(primary: LimitStore, fallback: LimitStore, log: Logger): LimitStore {
+  let down = false;
+  async function either<T>(operation: (store: LimitStore) => Promise<T>): Promise<T> {
+    try {
+      const result = await operation(primary);
+      if (down) {
+        down = false;
+        log.info('rate limits: Redis is back, counting there again');
+      }
+      return result;
+    } catch (error) {
+      if (!down) {
+        down = true;
+        log.warn(
+          { error: errorSummary(error) },
+          'rate limits: Redis unavailable, counting in the database meanwhile',
+        );
+      }
+      return operation(fallback);
+    }
+  }
+  return {
+    hit: (keys, windowMs) => either((store) => store.hit(keys, windowMs)),
+    blockedFor: (keys) => either((store) => store.blockedFor(keys)),
+    fail: (key, free, baseMs, maxMs) => either((store) => store.fail(key, free, baseMs, maxMs)),
+    clear: (key) => either((store) => store.clear(key)),
+    // Counters left in the database by an outage are swept there.
+    sweep: (windowMs) => fallback.sweep(windowMs),
+    close: async () => {
+      await Promise.all([primary.close(), fallback.close()]);
+    },
+  };
+}
+
+/**
  * Rate limits per API key, per user and per client address, and sign-in throttling per account
- * and per address. When the store cannot be reached the limits are skipped (and logged): losing
- * Redis or a database hiccup must not take the API down with it.
+ * and per address. Without Redis the database counts (`withFallback`); when no store can be
+ * reached the limits are skipped (and logged): losing Redis or the database must not take the
+ * API down with it.
  */
 export interface RateLimiter {
   /** Counts a request from an address before anything else is done for it. */
@@ -197,7 +240,9 @@ export function createRateLimiter(deps: {
   log: Logger;
 }): RateLimiter {
   const { config, log } = deps;
-  const store = deps.redisUrl ? redisStore(deps.redisUrl, log) : sqlStore(deps.database);
+  const store = deps.redisUrl
+    ? withFallback(redisStore(deps.redisUrl), sqlStore(deps.database), log)
+    : sqlStore(deps.database);
   const sweeper = setInterval(
     () => store.sweep(config.windowMs).catch(() => {}),
     Math.max(60_000, config.windowMs * 2),
@@ -209,7 +254,10 @@ export function createRateLimiter(deps: {
     try {
       return await operation();
     } catch (error) {
-      log.warn({ err: error }, 'rate limit store failed: request not limited');
+      log.warn(
+        isDatabaseUnavailable(error) ? { error: errorSummary(error) } : { err: error },
+        'rate limit store failed: request not limited',
+      );
       return null;
     }
   }
