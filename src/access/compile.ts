@@ -283,7 +283,12 @@ function lookup(access: Access, name: string, field: string): GateColumn {
 }
 
 /** A stored column usable in WHERE, ORDER BY or GROUP BY: only what the viewer reads in clear. */
-function clearColumn(access: Access, name: string, purpose: string, field: string): GateColumn {
+export function clearColumn(
+  access: Access,
+  name: string,
+  purpose: string,
+  field: string,
+): GateColumn {
   const c = lookup(access, name, field);
   if (c.rule !== 'CLEAR') forbidden(name, c.rule, purpose);
   return c;
