@@ -8,7 +8,7 @@ import { builder } from '../schema/builder';
 import { visibleRowCount } from '../src/access/gate';
 import type { Access, COLUMN_RULES, ColumnRule } from '../src/access/policy';
 import * as visibility from '../src/access/visibility';
-import type { AuthedContext } from '../src/context';
+import type { AppContext, AuthedContext } from '../src/context';
 import { diffVersions } from '../src/datasets/diff';
 import type { IngestionEvent } from '../src/datasets/events';
 import { DatasetInputError } from '../src/datasets/input-error';
@@ -491,11 +491,23 @@ const IngestionProgress = builder.objectRef<IngestionEvent>('IngestionProgress')
       description: 'Status.',
       resolve: (e) => e.status,
     }),
-    rows: t.exposeFloat('rows', { description: 'Rows processed so far.' }),
-    bytes: t.exposeFloat('bytes', { description: 'Bytes read so far.' }),
-    totalBytes: t.exposeFloat('totalBytes', {
+    rows: t.float({
       nullable: true,
-      description: 'Size of the upload, when known.',
+      description:
+        'Rows processed so far; null for a caller under a row filter or aggregate-only access.',
+      resolve: async (e, _args, ctx) => ((await mayCount(ctx, e)) ? e.rows : null),
+    }),
+    bytes: t.float({
+      nullable: true,
+      description:
+        'Bytes read so far; null for a caller under a row filter or aggregate-only access.',
+      resolve: async (e, _args, ctx) => ((await mayCount(ctx, e)) ? e.bytes : null),
+    }),
+    totalBytes: t.float({
+      nullable: true,
+      description:
+        'Size of the upload, when known; null for a caller under a row filter or aggregate-only access.',
+      resolve: async (e, _args, ctx) => ((await mayCount(ctx, e)) ? e.totalBytes : null),
     }),
     percent: t.float({
       nullable: true,
@@ -507,7 +519,12 @@ const IngestionProgress = builder.objectRef<IngestionEvent>('IngestionProgress')
             ? Math.min(100, (100 * e.bytes) / e.totalBytes)
             : null,
     }),
-    rowsPerSecond: t.exposeFloat('rowsPerSecond', { description: 'Average load rate so far.' }),
+    rowsPerSecond: t.float({
+      nullable: true,
+      description:
+        'Average load rate so far; null for a caller under a row filter or aggregate-only access.',
+      resolve: async (e, _args, ctx) => ((await mayCount(ctx, e)) ? e.rowsPerSecond : null),
+    }),
     error: t.exposeString('error', { nullable: true, description: 'Why it failed, for FAILED.' }),
   }),
 });
@@ -554,6 +571,24 @@ builder.subscriptionFields((t) => ({
     resolve: (event) => event,
   }),
 }));
+
+/** Per subscriber context and event: whether its counts may be shown (one check for all fields). */
+const counting = new WeakMap<object, WeakMap<IngestionEvent, Promise<boolean>>>();
+
+function mayCount(ctx: AppContext, event: IngestionEvent): Promise<boolean> {
+  if (!ctx.viewer) return Promise.resolve(false);
+  let byEvent = counting.get(ctx);
+  if (!byEvent) {
+    byEvent = new WeakMap();
+    counting.set(ctx, byEvent);
+  }
+  let allowed = byEvent.get(event);
+  if (!allowed) {
+    allowed = visibility.countsRowsOf(ctx as AuthedContext, event.datasetId);
+    byEvent.set(event, allowed);
+  }
+  return allowed;
+}
 
 /** What an ingestion event needs: the dataset, visible to the subscriber as its rights are now. */
 function datasetAccess(datasetId: string) {

@@ -11,7 +11,7 @@ import {
 import type { Viewer } from '../auth/viewer';
 import type { AppContext, AuthedContext } from '../context';
 import { NotFoundError } from '../errors';
-import { type Access, type ColumnRule, resolveAccess } from './policy';
+import { type Access, applicablePolicy, type ColumnRule, resolveAccess } from './policy';
 
 /**
  * Which datasets a viewer can see at all: those of its org, and for an API key only those a
@@ -109,6 +109,25 @@ async function resolveVersions(ctx: AppContext, versionIds: readonly string[]) {
     if (access) accesses.set(v.id, access);
   }
   return { accesses, columns };
+}
+
+/**
+ * Whether the viewer may know how many rows a dataset's versions hold: the dataset is visible to
+ * it and no row filter or aggregate-only access applies. Counts of a load (rows, bytes) are shown
+ * only then, since under a row filter they count rows the viewer cannot see.
+ */
+export async function countsRowsOf(ctx: AuthedContext, datasetId: string): Promise<boolean> {
+  const [[dataset], policies] = await Promise.all([
+    ctx.db
+      .select({ id: datasets.id })
+      .from(datasets)
+      .where(and(eq(datasets.id, datasetId), eq(datasets.orgId, ctx.viewer.orgId))),
+    ctx.db.select().from(datasetPolicies).where(eq(datasetPolicies.datasetId, datasetId)),
+  ]);
+  if (!dataset) return false;
+  const policy = applicablePolicy(policies, ctx.viewer);
+  if (!visibleUnder(ctx.viewer, policy)) return false;
+  return !policy || (policy.access === 'ROWS' && !policy.rowFilter);
 }
 
 /**

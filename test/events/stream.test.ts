@@ -161,4 +161,45 @@ describe('access re-checked per event', () => {
       expect(events.map((e) => e.data?.trainingProgress.status)).toEqual(['QUEUED']);
     }
   }, 60_000);
+  it('datasetIngestion: a key under a row filter sees the load, not its counts (they count rows it cannot see)', async () => {
+    const key = await createApiKey(server, owner.token, 'ANALYST');
+    const policy = await server.gql(
+      SET_POLICY,
+      { input: { datasetId, apiKeyId: key.id, rowFilter: { column: 'Island', eq: 'Biscoe' } } },
+      owner.token,
+    );
+    expect(policy.data?.setDatasetPolicy.__typename, JSON.stringify(policy)).toBe('DatasetPolicy');
+    const COUNTS = `subscription($id: ID!) { datasetIngestion(datasetId: $id) { versionId status rows bytes totalBytes rowsPerSecond } }`;
+    const filtered = sseSubscribe(server.graphqlUrl, COUNTS, { id: datasetId }, key.secret);
+    const full = subscribe(server.ws(owner.token), COUNTS, { id: datasetId });
+    const ready = (events: any[], id: string) =>
+      events.find(
+        (e) =>
+          e.data?.datasetIngestion.versionId === id && e.data.datasetIngestion.status === 'READY',
+      )?.data.datasetIngestion;
+    let versionId = '';
+    for (let attempt = 0; ; attempt++) {
+      versionId = await upload();
+      try {
+        await until(
+          () => Boolean(ready(filtered.events, versionId) && ready(full.events, versionId)),
+          'the upload on both streams',
+          3_000,
+        );
+        break;
+      } catch (error) {
+        if (attempt === 5) throw error;
+      }
+    }
+    expect(ready(full.events, versionId).rows).toBeGreaterThan(0);
+    expect(ready(full.events, versionId).bytes).toBeGreaterThan(0);
+    expect(ready(filtered.events, versionId)).toMatchObject({
+      rows: null,
+      bytes: null,
+      totalBytes: null,
+      rowsPerSecond: null,
+    });
+    filtered.close();
+    full.dispose();
+  }, 60_000);
 });
