@@ -224,3 +224,33 @@ export function createPiiDetector(columns: string[]): PiiDetector {
     },
   };
 }
+
+const REDACT_EMAIL = new RegExp(EMBEDDED_EMAIL.source, 'g');
+const REDACT_IPV4 = new RegExp(EMBEDDED_IPV4.source, 'g');
+const REDACT_PHONE = new RegExp(EMBEDDED_PHONE.source, 'g');
+/**
+ * A capitalised word followed by a capitalised surname, or introduced as a name ("I'm Ann",
+ * "Dr Lee"): a lone capitalised word is too often a greeting or a sentence's first word.
+ */
+const NAME_CANDIDATE =
+  /(?:\b(?:I am|I'm|my name is|this is|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+)?(?<![\p{L}'’])(\p{Lu}\p{Ll}+)(\s+\p{Lu}[\p{L}'’-]+)?/gu;
+
+/**
+ * Free text with the personal data this detector knows replaced by `mask`: emails, IP
+ * addresses, card numbers (Luhn-valid), phone numbers, and capitalised names starting with a
+ * known first name (with the surname after it). What messages show to viewers below ADMIN.
+ */
+export function redactPersonalData(text: string, mask = '***'): string {
+  let out = text.replace(REDACT_EMAIL, mask).replace(REDACT_IPV4, mask);
+  out = out.replace(EMBEDDED_CARD, (match) =>
+    passesLuhn(match.replace(/[ -]/g, '')) ? mask : match,
+  );
+  out = out.replace(REDACT_PHONE, mask);
+  return out.replace(NAME_CANDIDATE, (match, first: string, surname?: string) => {
+    const introduced = match.length > first.length + (surname?.length ?? 0);
+    if (!(introduced || surname) || !knownFirstNames().has(first.toLowerCase())) return match;
+    return introduced
+      ? match.slice(0, match.length - first.length - (surname?.length ?? 0)) + mask
+      : mask;
+  });
+}

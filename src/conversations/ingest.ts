@@ -1,0 +1,138 @@
+import { eq, sql } from 'drizzle-orm';
+import { type ConversationIngestRun, conversationIngestRuns } from '../../db/schema/conversations';
+import { conversationAccess } from '../access/conversations';
+import type { AuthedContext } from '../context';
+import { InputError, NotFoundError, PesoError } from '../errors';
+import type { EventBus } from '../events/bus';
+import { executeRun, runsOf } from '../jobs/runs';
+import type { WorkerContext } from '../jobs/workers';
+import type { ConversationEvent } from './events';
+import { conversationRecord, type IngestFormat, readConversationFile } from './records';
+import { taxonomyOf, upsertConversation } from './service';
+
+export const INGEST_JOB = 'conversations.ingest';
+/** Conversations written per transaction: the unit an interrupted ingest resumes after. */
+const BATCH = 200;
+/** Largest file accepted, so the validated records fit one run row. */
+const MAX_FILE_BYTES = 64 << 20;
+
+/** Some records of the file were invalid and the caller did not ask to skip them. */
+export class ConversationIngestError extends PesoError {
+  readonly code = 'INVALID_RECORDS';
+  constructor(readonly problems: Array<{ line: number; message: string }>) {
+    super(
+      `${problems.length} record(s) are invalid (first at line ${problems[0]!.line}: ${problems[0]!.message}); nothing was ingested. Fix them or pass skipInvalid.`,
+    );
+  }
+}
+
+export const ingestRunState = runsOf<ConversationIngestRun>({
+  noun: 'conversation ingest',
+  table: conversationIngestRuns as never,
+  publish: () => {},
+});
+
+/**
+ * Validates a file of conversations and queues its ingest. With invalid records and without
+ * `skipInvalid` nothing is queued and the error lists them by line; with it the valid ones are
+ * queued and the invalid ones reported on the run.
+ */
+export async function startIngest(
+  ctx: AuthedContext,
+  file: File,
+  format: IngestFormat,
+  skipInvalid: boolean,
+): Promise<ConversationIngestRun> {
+  if (!(await conversationAccess(ctx))) throw new NotFoundError('Conversations');
+  if (file.size > MAX_FILE_BYTES)
+    throw new InputError(`The file is larger than ${MAX_FILE_BYTES >> 20} MiB.`, 'file');
+  const source = file.stream() as unknown as AsyncIterable<Uint8Array>;
+  const { records, problems } = await readConversationFile(source, () => file.text(), format);
+  if (problems.length > 0 && !skipInvalid) throw new ConversationIngestError(problems);
+  const [run] = await ctx.db
+    .insert(conversationIngestRuns)
+    .values({
+      orgId: ctx.viewer.orgId,
+      createdBy: ctx.viewer.userId,
+      apiKeyId: ctx.viewer.apiKeyId,
+      records: records.map((r) => r.record),
+      skipInvalid,
+      skipped: problems,
+      totalSteps: records.length,
+    })
+    .returning();
+  await ctx.jobs.send(INGEST_JOB, { runId: run!.id });
+  return run!;
+}
+
+/** An ingest run of the viewer's organization, or NOT_FOUND. */
+export async function ingestRun(ctx: AuthedContext, id: string): Promise<ConversationIngestRun> {
+  const [run] = await ctx.db
+    .select()
+    .from(conversationIngestRuns)
+    .where(eq(conversationIngestRuns.id, id));
+  if (!run || run.orgId !== ctx.viewer.orgId) throw new NotFoundError('ConversationIngest');
+  return run;
+}
+
+/**
+ * Writes the run's records in batches, each batch and the run's counts in one transaction:
+ * `created + updated` is how many records are committed, so a run handed back or retried after
+ * its worker died continues from there, and upserts by external id make a repeated batch
+ * harmless.
+ */
+export async function runIngestJob(worker: WorkerContext, runId: string): Promise<void> {
+  const { deps } = worker;
+  const db = deps.database.db;
+  const requeue = async () => {
+    await worker.jobs.send(INGEST_JOB, { runId });
+  };
+  await executeRun(deps, ingestRunState, runId, { worker: worker.name, requeue }, async (run) => {
+    const taxonomy = await taxonomyOf(db, run.orgId);
+    const total = run.records.length;
+    let done = run.created + run.updated;
+    await ingestRunState.progress(db, runId, { step: done, totalSteps: total, phase: 'writing' });
+    while (done < total) {
+      const batch = run.records.slice(done, done + BATCH);
+      const events: ConversationEvent[] = [];
+      const [latest] = await db
+        .select()
+        .from(conversationIngestRuns)
+        .where(eq(conversationIngestRuns.id, runId));
+      if (latest?.cancelRequested) {
+        await ingestRunState.finish(db, runId, 'CANCELLED');
+        return;
+      }
+      await db.transaction(async (tx) => {
+        let created = 0;
+        for (const raw of batch) {
+          const record = conversationRecord.parse(raw);
+          const result = await upsertConversation(tx, run.orgId, record, taxonomy);
+          if (result.created) created++;
+          events.push({
+            kind: 'CATEGORIZED',
+            conversationId: result.conversation.id,
+            messageId: null,
+            inbox: result.conversation.inbox,
+          });
+        }
+        done += batch.length;
+        await ingestRunState.progress(
+          tx,
+          runId,
+          { step: done, totalSteps: total, phase: 'writing' },
+          {
+            created: sql`${conversationIngestRuns.created} + ${created}`,
+            updated: sql`${conversationIngestRuns.updated} + ${batch.length - created}`,
+          } as never,
+        );
+      });
+      publishAll(deps.events, run.orgId, events);
+    }
+    await ingestRunState.finish(db, runId, 'SUCCEEDED', { phase: null });
+  });
+}
+
+function publishAll(events: EventBus, orgId: string, list: ConversationEvent[]): void {
+  for (const event of list) events.publish(`conversationEvents:${orgId}`, event);
+}

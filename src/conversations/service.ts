@@ -1,0 +1,301 @@
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import {
+  type Conversation,
+  type ConversationMessage,
+  conversationMessages,
+  conversations,
+  conversationTaxonomies,
+} from '../../db/schema/conversations';
+import {
+  type ConversationAccess,
+  conversationAccess,
+  conversationVisibleTo,
+  inboxVisible,
+  recordConversationRead,
+} from '../access/conversations';
+import type { AuthedContext } from '../context';
+import { redactPersonalData } from '../datasets/pii';
+import { InputError, NotFoundError } from '../errors';
+import { analyzeConversation, analyzeMessage } from './analyze';
+import type { ConversationRecord, MessageRecord } from './records';
+import { DEFAULT_TAXONOMY, type Taxonomy } from './topics';
+
+/** A conversation or message as one viewer may read it. */
+export type ConversationView = Conversation & { masked: boolean };
+export type MessageView = ConversationMessage & { masked: boolean };
+
+/** Access for reads: none at all (an API key no policy names) looks like an empty org. */
+async function readAccess(ctx: AuthedContext): Promise<ConversationAccess | null> {
+  return conversationAccess(ctx);
+}
+
+function viewOf(c: Conversation, access: ConversationAccess): ConversationView {
+  return {
+    ...c,
+    customerRef: access.masked && c.customerRef ? redactPersonalData(c.customerRef) : c.customerRef,
+    customerAttributes: access.masked
+      ? Object.fromEntries(
+          Object.entries(c.customerAttributes).map(([k, v]) => [
+            k,
+            typeof v === 'string' ? redactPersonalData(v) : v,
+          ]),
+        )
+      : c.customerAttributes,
+    masked: access.masked,
+  };
+}
+
+export function messageView(m: ConversationMessage, masked: boolean): MessageView {
+  return masked ? { ...m, text: m.maskedText, translations: {}, masked } : { ...m, masked };
+}
+
+export interface ConversationFilter {
+  channel?: string | null;
+  inbox?: string | null;
+  language?: string | null;
+  intent?: string | null;
+  topic?: string | null;
+  sentiment?: Conversation['sentimentLabel'] | null;
+  status?: Conversation['status'] | null;
+  startedAfter?: Date | null;
+  startedBefore?: Date | null;
+}
+
+/**
+ * The viewer's conversations, newest first, filtered, and with `search` matching any message's
+ * words (PostgreSQL full-text, `simple` configuration) — on the redacted text for viewers who
+ * read it redacted, so personal data cannot be found by guessing it. Audited.
+ */
+export async function listConversations(
+  ctx: AuthedContext,
+  filter: ConversationFilter,
+  search: string | null,
+  page: { first: number; offset: number },
+): Promise<{ items: ConversationView[]; total: number }> {
+  if (!Number.isInteger(page.first) || page.first < 1 || page.first > 500)
+    throw new InputError('first must be between 1 and 500.', 'first');
+  const access = await readAccess(ctx);
+  if (!access) return { items: [], total: 0 };
+  const c = conversations;
+  const conditions = [conversationVisibleTo(ctx.viewer, access)];
+  if (filter.channel) conditions.push(eq(c.channel, filter.channel));
+  if (filter.inbox) conditions.push(eq(c.inbox, filter.inbox));
+  if (filter.language) conditions.push(eq(c.language, filter.language));
+  if (filter.intent) conditions.push(eq(c.intent, filter.intent));
+  if (filter.sentiment) conditions.push(eq(c.sentimentLabel, filter.sentiment));
+  if (filter.status) conditions.push(eq(c.status, filter.status));
+  if (filter.startedAfter) conditions.push(sql`${c.startedAt} >= ${filter.startedAfter}`);
+  if (filter.startedBefore) conditions.push(sql`${c.startedAt} < ${filter.startedBefore}`);
+  if (filter.topic)
+    conditions.push(sql`${c.topics} @> ${JSON.stringify([{ topic: filter.topic }])}::jsonb`);
+  const query = search?.trim();
+  if (query) {
+    if (query.includes('\u0000')) throw new InputError('search cannot contain NUL.', 'search');
+    const column = access.masked ? sql`m.masked_text` : sql`m.text`;
+    conditions.push(
+      sql`exists (select 1 from ${conversationMessages} m where m.conversation_id = ${c.id} and to_tsvector('simple', ${column}) @@ plainto_tsquery('simple', ${query}))`,
+    );
+  }
+  const where = and(...conditions);
+  const [rows, [count]] = await Promise.all([
+    ctx.db
+      .select()
+      .from(c)
+      .where(where)
+      .orderBy(desc(c.startedAt), asc(c.id))
+      .limit(page.first)
+      .offset(page.offset),
+    ctx.db.select({ n: sql<number>`count(*)::int` }).from(c).where(where),
+  ]);
+  await recordConversationRead(ctx, {
+    action: 'conversations.list',
+    access,
+    filter: { ...filter, search: query ?? null },
+    rowCount: rows.length,
+  });
+  return { items: rows.map((r) => viewOf(r, access)), total: Number(count?.n ?? 0) };
+}
+
+/** One conversation the viewer may read, or NOT_FOUND (another org's looks the same). Audited. */
+export async function getConversation(ctx: AuthedContext, id: string): Promise<ConversationView> {
+  const access = await readAccess(ctx);
+  if (!access) throw new NotFoundError('Conversation');
+  const [row] = await ctx.db
+    .select()
+    .from(conversations)
+    .where(and(eq(conversations.id, id), conversationVisibleTo(ctx.viewer, access)));
+  if (!row) throw new NotFoundError('Conversation');
+  await recordConversationRead(ctx, {
+    action: 'conversations.read',
+    access,
+    filter: { id },
+    rowCount: 1,
+  });
+  return viewOf(row, access);
+}
+
+/** Messages of conversations already loaded through the gate, in order. */
+export async function messagesOf(
+  db: Db,
+  conversationIds: readonly string[],
+): Promise<ConversationMessage[]> {
+  if (conversationIds.length === 0) return [];
+  return db
+    .select()
+    .from(conversationMessages)
+    .where(inArray(conversationMessages.conversationId, [...conversationIds]))
+    .orderBy(asc(conversationMessages.conversationId), asc(conversationMessages.position));
+}
+
+/** One message for a subscriber, through the gate; null when they may not read it now. */
+export async function messageFor(
+  ctx: AuthedContext,
+  messageId: string,
+): Promise<MessageView | null> {
+  const access = await readAccess(ctx);
+  if (!access) return null;
+  const [row] = await ctx.db
+    .select({ m: conversationMessages })
+    .from(conversationMessages)
+    .innerJoin(conversations, eq(conversations.id, conversationMessages.conversationId))
+    .where(and(eq(conversationMessages.id, messageId), conversationVisibleTo(ctx.viewer, access)));
+  if (!row) return null;
+  await recordConversationRead(ctx, {
+    action: 'conversations.event',
+    access,
+    filter: { messageId },
+    rowCount: 1,
+  });
+  return messageView(row.m, access.masked);
+}
+
+/** Whether the viewer may now follow an inbox (for stream re-checks). */
+export async function inboxReadable(ctx: AuthedContext, inbox: string): Promise<boolean> {
+  const access = await readAccess(ctx);
+  return access !== null && inboxVisible(access, inbox);
+}
+
+/** The organization's taxonomy, or the default one. */
+export async function taxonomyOf(db: Db, orgId: string): Promise<Taxonomy> {
+  const [row] = await db
+    .select()
+    .from(conversationTaxonomies)
+    .where(eq(conversationTaxonomies.orgId, orgId));
+  return row?.topics ?? DEFAULT_TAXONOMY;
+}
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/**
+ * Writes one conversation by its external id: inserts it, or replaces its fields and messages
+ * (re-ingesting the same file changes nothing and never duplicates). Call inside a transaction.
+ */
+export async function upsertConversation(
+  tx: Tx | Db,
+  orgId: string,
+  record: ConversationRecord,
+  taxonomy: Taxonomy,
+): Promise<{ conversation: Conversation; created: boolean }> {
+  const messages = [...record.messages]
+    .sort((a, b) => a.sentAt.getTime() - b.sentAt.getTime())
+    .map((m) => ({ ...m, ...analyzeMessage(m.role, m.text) }));
+  const startedAt = record.startedAt ?? messages[0]!.sentAt;
+  const status = record.status ?? 'OPEN';
+  const endedAt = record.endedAt ?? (status === 'RESOLVED' ? messages.at(-1)!.sentAt : null);
+  const analysis = analyzeConversation(messages, { startedAt, endedAt, status }, taxonomy);
+  const fields = {
+    channel: record.channel,
+    inbox: record.inbox,
+    customerRef: record.customerRef ?? null,
+    customerAttributes: record.customerAttributes ?? {},
+    startedAt,
+    endedAt,
+    status,
+    metadata: record.metadata ?? {},
+    ...analysis,
+    updatedAt: new Date(),
+  };
+  const [existing] = await tx
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.orgId, orgId), eq(conversations.externalId, record.externalId)));
+  const [conversation] = await tx
+    .insert(conversations)
+    .values({ orgId, externalId: record.externalId, ...fields })
+    .onConflictDoUpdate({ target: [conversations.orgId, conversations.externalId], set: fields })
+    .returning();
+  await tx
+    .delete(conversationMessages)
+    .where(eq(conversationMessages.conversationId, conversation!.id));
+  await tx.insert(conversationMessages).values(
+    messages.map((m, position) => ({
+      conversationId: conversation!.id,
+      position,
+      role: m.role,
+      author: m.author ?? null,
+      text: m.text,
+      maskedText: redactPersonalData(m.text),
+      sentAt: m.sentAt,
+      language: m.language,
+      sentimentScore: m.sentimentScore,
+      sentimentLabel: m.sentimentLabel,
+    })),
+  );
+  return { conversation: conversation!, created: !existing };
+}
+
+/**
+ * Appends a message from a live feed: the message is categorized once, the conversation's
+ * analytics are recomputed from its messages' stored analyses, both in one transaction; the
+ * event is published after it commits.
+ */
+export async function addMessage(
+  ctx: AuthedContext,
+  conversationId: string,
+  message: MessageRecord,
+): Promise<{ conversation: ConversationView; message: MessageView }> {
+  const access = await readAccess(ctx);
+  if (!access) throw new NotFoundError('Conversation');
+  const taxonomy = await taxonomyOf(ctx.db, ctx.viewer.orgId);
+  const { conversation, added } = await ctx.db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(conversations)
+      .where(and(eq(conversations.id, conversationId), conversationVisibleTo(ctx.viewer, access)))
+      .for('update');
+    if (!current) throw new NotFoundError('Conversation');
+    const [{ next }] = (await tx
+      .select({ next: sql<number>`coalesce(max(${conversationMessages.position}) + 1, 0)::int` })
+      .from(conversationMessages)
+      .where(eq(conversationMessages.conversationId, conversationId))) as [{ next: number }];
+    const [added] = await tx
+      .insert(conversationMessages)
+      .values({
+        conversationId,
+        position: Number(next),
+        role: message.role,
+        author: message.author ?? null,
+        text: message.text,
+        maskedText: redactPersonalData(message.text),
+        sentAt: message.sentAt,
+        ...analyzeMessage(message.role, message.text),
+      })
+      .returning();
+    const all = await messagesOf(tx, [conversationId]);
+    const analysis = analyzeConversation(all, current, taxonomy);
+    const [conversation] = await tx
+      .update(conversations)
+      .set({ ...analysis, updatedAt: new Date() })
+      .where(eq(conversations.id, conversationId))
+      .returning();
+    return { conversation: conversation!, added: added! };
+  });
+  ctx.events.publish(`conversationEvents:${ctx.viewer.orgId}`, {
+    kind: 'MESSAGE_ADDED',
+    conversationId,
+    messageId: added.id,
+    inbox: conversation.inbox,
+  });
+  return { conversation: viewOf(conversation, access), message: messageView(added, access.masked) };
+}
