@@ -1,4 +1,4 @@
-/** Query.conversations · Query.conversation · Query.conversationIngest · Mutation.ingestConversations · Mutation.addMessage · Mutation.setConversationPolicy · Subscription.conversationEvents */
+/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Mutation.ingestConversations · Mutation.addMessage · Mutation.setConversationPolicy · Subscription.conversationEvents */
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
@@ -15,6 +15,16 @@ import {
 import { builder } from '../schema/builder';
 import { setConversationPolicy } from '../src/access/conversations';
 import type { AuthedContext } from '../src/context';
+import {
+  ANALYTICS_GROUPS,
+  type Analytics,
+  type AnalyticsGroup,
+  type AnalyticsPoint,
+  conversationAnalytics,
+  GRANULARITIES,
+  type Granularity,
+  type TimeStats,
+} from '../src/conversations/analytics';
 import type { ConversationEvent } from '../src/conversations/events';
 import { ConversationIngestError, ingestRun, startIngest } from '../src/conversations/ingest';
 import type { IngestFormat } from '../src/conversations/records';
@@ -437,5 +447,124 @@ builder.subscriptionFields((t) => ({
       });
     },
     resolve: (event) => event,
+  }),
+}));
+
+const GranularityEnum = builder.enumType('ConversationGranularity', {
+  description: 'Length of the periods of a series, in the requested time zone.',
+  values: describe<Granularity>(GRANULARITIES, (v) => `One point per local ${v.toLowerCase()}.`),
+});
+
+const GroupByEnum = builder.enumType('ConversationGroupBy', {
+  description: 'What to split each period by (TOPIC: the conversation’s best topic).',
+  values: describe<AnalyticsGroup>(ANALYTICS_GROUPS, (v) => `By ${v.toLowerCase()}.`),
+});
+
+const CountRef = builder.objectRef<{ label: string; count: number }>('LabelCount').implement({
+  description: 'How many conversations carry a label or fall in a bucket.',
+  fields: (t) => ({
+    label: t.exposeString('label', { description: 'Label or bucket (0-1h, 1-4h, …).' }),
+    count: t.exposeInt('count', { description: 'Conversations.' }),
+  }),
+});
+
+const TimeStatsRef = builder.objectRef<TimeStats>('ResponseTimeStats').implement({
+  description:
+    'Seconds, over the conversations that have the time: median, p90 and Chatwoot buckets (0-1h, 1-4h, 4-8h, 8-24h, 24h+).',
+  fields: (t) => ({
+    median: t.exposeFloat('median', { nullable: true, description: 'Median seconds.' }),
+    p90: t.exposeFloat('p90', { nullable: true, description: '90th percentile seconds.' }),
+    buckets: t.field({
+      type: [CountRef],
+      description: 'Counts per bucket.',
+      resolve: (s) => s.buckets,
+    }),
+  }),
+});
+
+const MetricsRef = builder.interfaceRef<Analytics['summary']>('ConversationMetrics').implement({
+  description: 'Metrics of a set of conversations.',
+  fields: (t) => ({
+    volume: t.exposeInt('volume', { description: 'Conversations started.' }),
+    sentiment: t.field({
+      type: [CountRef],
+      description: 'Conversations per sentiment label.',
+      resolve: (p) => p.sentiment,
+    }),
+    averageSentiment: t.exposeFloat('averageSentiment', {
+      nullable: true,
+      description: 'Mean conversation sentiment score.',
+    }),
+    firstResponse: t.field({
+      type: TimeStatsRef,
+      description: 'First-response times.',
+      resolve: (p) => p.firstResponse,
+    }),
+    resolution: t.field({
+      type: TimeStatsRef,
+      description: 'Resolution times.',
+      resolve: (p) => p.resolution,
+    }),
+  }),
+});
+
+const PointRef = builder.objectRef<AnalyticsPoint>('ConversationAnalyticsPoint').implement({
+  description: 'Metrics of the conversations that started in one period (and group).',
+  fields: (t) => ({
+    period: t.exposeString('period', {
+      description: 'First local day of the period, YYYY-MM-DD, in the requested time zone.',
+    }),
+    group: t.exposeString('group', { nullable: true, description: 'Group value, if grouped.' }),
+  }),
+  interfaces: [MetricsRef],
+});
+
+const SummaryRef = builder
+  .objectRef<Analytics['summary']>('ConversationAnalyticsSummary')
+  .implement({
+    description:
+      'Metrics over the whole range: volume, sentiment and bucket counts equal the sums of the series.',
+    interfaces: [MetricsRef],
+    fields: () => ({}),
+  });
+
+const AnalyticsRef = builder.objectRef<Analytics>('ConversationAnalytics').implement({
+  description:
+    'Conversation analytics. Every metric buckets on the conversation’s start (startedAt), so each conversation counts in exactly one period.',
+  fields: (t) => ({
+    series: t.field({
+      type: [PointRef],
+      description: 'One point per period (and group).',
+      resolve: (a) => a.series,
+    }),
+    summary: t.field({
+      type: SummaryRef,
+      description: 'The whole range.',
+      resolve: (a) => a.summary,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  conversationAnalytics: t.withAuth({ authenticated: true }).field({
+    type: AnalyticsRef,
+    description:
+      'Volume, sentiment, first-response and resolution times of the conversations you may read that started in [from, to), per local period of `timezone` (IANA name).',
+    errors: { types: [InputError], directResult: true },
+    args: {
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true }),
+      granularity: t.arg({ type: GranularityEnum, required: true }),
+      timezone: t.arg.string({ defaultValue: 'UTC', description: 'IANA time zone.' }),
+      groupBy: t.arg({ type: GroupByEnum }),
+    },
+    resolve: (_root, args, ctx) =>
+      conversationAnalytics(ctx, {
+        from: args.from,
+        to: args.to,
+        granularity: args.granularity,
+        timezone: args.timezone ?? 'UTC',
+        groupBy: args.groupBy ?? null,
+      }),
   }),
 }));

@@ -85,8 +85,10 @@ export async function listConversations(
   if (filter.intent) conditions.push(eq(c.intent, filter.intent));
   if (filter.sentiment) conditions.push(eq(c.sentimentLabel, filter.sentiment));
   if (filter.status) conditions.push(eq(c.status, filter.status));
-  if (filter.startedAfter) conditions.push(sql`${c.startedAt} >= ${filter.startedAfter}`);
-  if (filter.startedBefore) conditions.push(sql`${c.startedAt} < ${filter.startedBefore}`);
+  if (filter.startedAfter)
+    conditions.push(sql`${c.startedAt} >= ${filter.startedAfter.toISOString()}::timestamptz`);
+  if (filter.startedBefore)
+    conditions.push(sql`${c.startedAt} < ${filter.startedBefore.toISOString()}::timestamptz`);
   if (filter.topic)
     conditions.push(sql`${c.topics} @> ${JSON.stringify([{ topic: filter.topic }])}::jsonb`);
   const query = search?.trim();
