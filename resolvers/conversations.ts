@@ -1,4 +1,4 @@
-/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Mutation.ingestConversations · Mutation.addMessage · Mutation.setConversationPolicy · Subscription.conversationEvents */
+/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Query.conversationTaxonomy · Mutation.setConversationTaxonomy · Mutation.ingestConversations · Mutation.addMessage · Mutation.setConversationPolicy · Subscription.conversationEvents */
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
@@ -367,7 +367,40 @@ const ConversationPolicyRef = builder
     }),
   });
 
+const TaxonomyRef = builder
+  .objectRef<{ topics: Record<string, Record<string, number>> }>('ConversationTaxonomy')
+  .implement({
+    description: 'Topics by weighted keywords, used to categorize conversations.',
+    fields: (t) => ({
+      topics: t.expose('topics', {
+        type: 'JSONObject',
+        description: 'Topic → keyword or phrase → weight.',
+      }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  conversationTaxonomy: t.withAuth({ authenticated: true }).field({
+    type: TaxonomyRef,
+    description:
+      "The organization's topic taxonomy: topic → keyword or phrase → weight (the default one until an admin sets one).",
+    resolve: async (_root, _args, ctx) => ({
+      topics: await conv.taxonomyOf(ctx.db, ctx.viewer.orgId),
+    }),
+  }),
+}));
+
 builder.mutationFields((t) => ({
+  setConversationTaxonomy: t.withAuth({ role: 'ADMIN' }).field({
+    type: TaxonomyRef,
+    description:
+      'Replaces the topic taxonomy (ADMIN and up): `{ "billing": { "invoice": 3, "credit card": 2 } }`. Conversations written afterwards are categorized with it.',
+    errors: { types: [InputError], directResult: true },
+    args: { taxonomy: t.arg({ type: 'JSONObject', required: true }) },
+    resolve: async (_root, { taxonomy }, ctx) => ({
+      topics: await conv.setTaxonomy(ctx, taxonomy as Record<string, Record<string, number>>),
+    }),
+  }),
   ingestConversations: t.withAuth({ role: 'ANALYST' }).field({
     type: ConversationIngestRef,
     description:

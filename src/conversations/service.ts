@@ -19,7 +19,7 @@ import { redactPersonalData } from '../datasets/pii';
 import { InputError, NotFoundError } from '../errors';
 import { analyzeConversation, analyzeMessage } from './analyze';
 import type { ConversationRecord, MessageRecord } from './records';
-import { DEFAULT_TAXONOMY, type Taxonomy } from './topics';
+import { checkTaxonomy, DEFAULT_TAXONOMY, type Taxonomy } from './topics';
 
 /** A conversation or message as one viewer may read it. */
 export type ConversationView = Conversation & { masked: boolean };
@@ -300,4 +300,22 @@ export async function addMessage(
     inbox: conversation.inbox,
   });
   return { conversation: viewOf(conversation, access), message: messageView(added, access.masked) };
+}
+
+/**
+ * Replaces the organization's taxonomy. Conversations written from now on use it; existing ones
+ * keep their topics until they are written again.
+ */
+export async function setTaxonomy(ctx: AuthedContext, taxonomy: Taxonomy): Promise<Taxonomy> {
+  const problem = checkTaxonomy(taxonomy);
+  if (problem) throw new InputError(problem, 'taxonomy');
+  const orgId = ctx.viewer.orgId;
+  await ctx.db
+    .insert(conversationTaxonomies)
+    .values({ orgId, topics: taxonomy })
+    .onConflictDoUpdate({
+      target: conversationTaxonomies.orgId,
+      set: { topics: taxonomy, updatedAt: new Date() },
+    });
+  return taxonomy;
 }

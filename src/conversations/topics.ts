@@ -66,7 +66,7 @@ export const DEFAULT_TAXONOMY: Taxonomy = {
 };
 
 /** A keyword before which a mention does not count ("no problem with the delivery"). */
-const NEGATED_CONTEXT = /\b(?:no|not|never|without)\s+(?:\w+\s+){0,2}$/i;
+const NEGATED_CONTEXT = /\b(?:no|not|never|without)\s+(?:\w+\s+){0,3}$/i;
 /** Smallest share of the keyword weight a topic needs to be reported. */
 const MIN_SHARE = 0.2;
 const MAX_TOPICS = 3;

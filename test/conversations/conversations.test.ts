@@ -277,6 +277,32 @@ describe('access', () => {
   });
 });
 
+describe('taxonomy', () => {
+  it('only an admin sets it, a bad one is refused, and new messages use it', async () => {
+    const SET = `mutation($t: JSONObject!) { setConversationTaxonomy(taxonomy: $t) {
+      __typename ... on InputError { code field } ... on ConversationTaxonomy { topics } } }`;
+    const analyst = await inviteMember(server, owner.token, 'ANALYST');
+    const denied = await server.gql(SET, { t: { x: { y: 1 } } }, analyst.token);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const bad = await server.gql(SET, { t: { x: { y: 'heavy' } } }, owner.token);
+    expect(bad.data!.setConversationTaxonomy).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'taxonomy',
+    });
+    const ok = await server.gql(SET, { t: { onboarding: { tutorial: 2 } } }, owner.token);
+    expect(ok.data!.setConversationTaxonomy.topics).toEqual({ onboarding: { tutorial: 2 } });
+    const [c] = (await server.gql(LIST, { filter: { inbox: 'billing' } }, owner.token)).data!
+      .conversations.nodes;
+    const added = await server.gql(
+      `mutation($input: AddMessageInput!) { addMessage(input: $input) { __typename
+        ... on AddMessagePayload { conversation { topics { topic } } } } }`,
+      { input: { conversationId: c.id, role: 'USER', text: 'Is there a tutorial?' } },
+      analyst.token,
+    );
+    expect(added.data!.addMessage.conversation.topics).toEqual([{ topic: 'onboarding' }]);
+  });
+});
+
 describe('live messages', () => {
   it('addMessage updates analytics and streams the message as each subscriber may read it', async () => {
     const viewer = await inviteMember(server, owner.token, 'VIEWER');
