@@ -90,7 +90,7 @@ const AlgorithmEnum = builder.enumType('Algorithm', {
   } as const,
 });
 
-const RunStatusEnum = builder.enumType('RunStatus', {
+export const RunStatusEnum = builder.enumType('RunStatus', {
   description: 'Where a run (training, batch prediction) stands.',
   values: {
     QUEUED: { description: 'Waiting for a worker.' },

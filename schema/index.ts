@@ -4,6 +4,7 @@ import '../resolvers/datasets';
 import '../resolvers/queries';
 import '../resolvers/access';
 import '../resolvers/models';
+import '../resolvers/drift';
 import '../resolvers/conversations';
 import { builder } from './builder';
 

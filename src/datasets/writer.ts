@@ -9,7 +9,9 @@ import {
   type Sensitivity,
 } from '../../db/schema/datasets';
 import type { Viewer } from '../auth/viewer';
+import { DRIFT_CHECK_JOB, queueChecksOnNewVersion } from '../drift/service';
 import { ConflictError } from '../errors';
+import type { JobQueue } from '../jobs/queue';
 import type { Logger } from '../log';
 import { copyCell } from './copy';
 import { type LoadTransaction, withLoadTransaction } from './storage';
@@ -80,6 +82,8 @@ export interface WriterContext {
   database: Database;
   viewer: Viewer;
   log: Logger;
+  /** Queues the drift checks a new version asks for. */
+  jobs: JobQueue;
 }
 
 /**
@@ -197,6 +201,13 @@ export async function writeVersion(
     .select()
     .from(datasetVersions)
     .where(eq(datasetVersions.id, versionId));
+  // Every version is written here, so this is where monitors that check each new one hear of it.
+  // The version is committed either way: a check that cannot be queued is logged, not raised.
+  await queueChecksOnNewVersion(ctx.database, version!, (reportId) =>
+    ctx.jobs.send(DRIFT_CHECK_JOB, { reportId }),
+  ).catch((error: unknown) =>
+    ctx.log.warn({ err: error, versionId }, 'drift checks of the new version not queued'),
+  );
   return version!;
 }
 

@@ -4,6 +4,7 @@ import { createClient } from 'redis';
 import type { Database } from '../../db/client';
 import type { ConversationEvent } from '../conversations/events';
 import type { IngestionEvent } from '../datasets/events';
+import type { DriftAlertEvent } from '../drift/events';
 import { errorSummary, type Logger } from '../log';
 import type { TrainingControl, TrainingEvent } from '../models/events';
 
@@ -17,6 +18,8 @@ export type Topics = {
   [topic: `trainingRuns:${string}`]: [TrainingEvent];
   /** `trainingControl:<runId>`: tells whichever process supervises the run to cancel it now. */
   [topic: `trainingControl:${string}`]: [TrainingControl];
+  /** `driftAlerts:<orgId>`: new drift alerts of an organization (subscribers re-checked per event). */
+  [topic: `driftAlerts:${string}`]: [DriftAlertEvent];
   /** `conversationEvents:<orgId>`: new messages and categorization results of an organization. */
   [topic: `conversationEvents:${string}`]: [ConversationEvent];
 };

@@ -1,0 +1,51 @@
+import { viewerFor } from '../auth/viewer';
+import type { AuthedContext } from '../context';
+import { contextFor } from '../context';
+import { executeRun } from '../jobs/runs';
+import { defineJob, type JobDomain, type WorkerContext } from '../jobs/workers';
+import { computeDrift } from './check';
+import { DRIFT_CHECK_JOB, driftReportRuns, monitorOf, recordResult } from './service';
+
+declare module '../jobs/queue' {
+  interface Jobs {
+    [DRIFT_CHECK_JOB]: { reportId: string };
+  }
+}
+
+/**
+ * Runs one queued check as the monitor's owner, with their rights as they are now: a column
+ * they no longer read in clear fails the check rather than being read.
+ */
+export async function runDriftCheckJob(worker: WorkerContext, reportId: string): Promise<void> {
+  const { deps } = worker;
+  await executeRun(
+    deps,
+    driftReportRuns,
+    reportId,
+    {
+      worker: worker.name,
+      requeue: async () => {
+        await worker.jobs.send(DRIFT_CHECK_JOB, { reportId });
+      },
+    },
+    async (report) => {
+      const db = deps.database.db;
+      const monitor = await monitorOf({ db }, report.monitorId);
+      const viewer = await viewerFor(db, monitor);
+      const ctx = contextFor(deps, viewer, `drift-${reportId}`) as AuthedContext;
+      const result = await computeDrift(ctx, monitor, report.currentVersionId);
+      const alert = await recordResult(ctx, monitor, reportId, result);
+      if (alert) deps.events.publish(`driftAlerts:${monitor.orgId}`, alert);
+    },
+  );
+}
+
+export const driftJobs: JobDomain = {
+  kinds: [
+    defineJob({
+      name: DRIFT_CHECK_JOB,
+      handle: (worker, { reportId }) => runDriftCheckJob(worker, reportId),
+    }),
+  ],
+  runs: [driftReportRuns] as JobDomain['runs'],
+};
