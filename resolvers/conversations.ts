@@ -1,4 +1,4 @@
-/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Query.conversationTaxonomy · Mutation.setConversationTaxonomy · Mutation.ingestConversations · Mutation.addMessage · Mutation.setConversationPolicy · Subscription.conversationEvents */
+/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Query.conversationTaxonomy · Mutation.setConversationTaxonomy · Mutation.ingestConversations · Mutation.addMessage · Mutation.translateConversation · Mutation.setConversationPolicy · Subscription.conversationEvents */
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
@@ -29,6 +29,7 @@ import type { ConversationEvent } from '../src/conversations/events';
 import { ConversationIngestError, ingestRun, startIngest } from '../src/conversations/ingest';
 import type { IngestFormat } from '../src/conversations/records';
 import * as conv from '../src/conversations/service';
+import { translateConversation } from '../src/conversations/translate';
 import { redactPersonalData } from '../src/datasets/pii';
 import { InputError, NotFoundError } from '../src/errors';
 import { openStream } from '../src/events/stream';
@@ -105,6 +106,13 @@ const MessageRef = builder.objectRef<conv.MessageView>('Message').implement({
     }),
     personalDataMasked: t.exposeBoolean('masked', {
       description: 'Whether personal data in the text is redacted for you.',
+    }),
+    translation: t.string({
+      nullable: true,
+      description:
+        'The stored translation into a language (ISO 639-1), made from the redacted text by `translateConversation`; null until then.',
+      args: { language: t.arg.string({ required: true }) },
+      resolve: (m, { language }) => m.translations[language.toLowerCase()] ?? null,
     }),
   }),
 });
@@ -427,6 +435,17 @@ builder.mutationFields((t) => ({
         text: input.text,
         sentAt: input.sentAt ?? new Date(),
       }),
+  }),
+  translateConversation: t.withAuth({ authenticated: true }).field({
+    type: ConversationRef,
+    description:
+      'Translates every message of a conversation you may read into `targetLanguage` (ISO 639-1) through the configured LLM and stores the translations (read them with `Message.translation`); messages already translated cost nothing. Only redacted text is sent to the model. LLM_NOT_CONFIGURED without OPENAI_API_KEY.',
+    errors: { types: [InputError, NotFoundError], directResult: true },
+    args: {
+      id: t.arg.id({ required: true, validate: z.string().uuid() }),
+      targetLanguage: t.arg.string({ required: true }),
+    },
+    resolve: (_root, args, ctx) => translateConversation(ctx, String(args.id), args.targetLanguage),
   }),
   setConversationPolicy: t.withAuth({ role: 'ADMIN' }).field({
     type: ConversationPolicyRef,

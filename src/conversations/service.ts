@@ -47,7 +47,8 @@ function viewOf(c: Conversation, access: ConversationAccess): ConversationView {
 }
 
 export function messageView(m: ConversationMessage, masked: boolean): MessageView {
-  return masked ? { ...m, text: m.maskedText, translations: {}, masked } : { ...m, masked };
+  // Translations are made from the redacted text (translate.ts): every viewer may read them.
+  return masked ? { ...m, text: m.maskedText, masked } : { ...m, masked };
 }
 
 export interface ConversationFilter {

@@ -277,6 +277,18 @@ describe('access', () => {
   });
 });
 
+describe('translation', () => {
+  it('says LLM_NOT_CONFIGURED without a key', async () => {
+    const [c] = (await server.gql(LIST, {}, owner.token)).data!.conversations.nodes;
+    const res = await server.gql(
+      `mutation($id: ID!) { translateConversation(id: $id, targetLanguage: "fr") { __typename } }`,
+      { id: c.id },
+      owner.token,
+    );
+    expect(res.errors?.[0]?.extensions?.code).toBe('LLM_NOT_CONFIGURED');
+  });
+});
+
 describe('taxonomy', () => {
   it('only an admin sets it, a bad one is refused, and new messages use it', async () => {
     const SET = `mutation($t: JSONObject!) { setConversationTaxonomy(taxonomy: $t) {
