@@ -1,6 +1,7 @@
 import { openDatabase } from '../db/client';
 import { ConfigError, loadConfig } from './config';
 import { contextFor } from './context';
+import { seedDemoConversations } from './conversations/demo';
 import { seedDemoDatasets, seedDemoOrganization } from './demo/seed';
 import { createLogger } from './log';
 import { startPlatform } from './platform';
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
       { datasets: versions.length, rows, ms: Math.round(performance.now() - started) },
       'demo datasets loaded',
     );
+    const conversations = await seedDemoConversations(database.db, demo.orgId, demo.apiKeyId);
+    log.info({ conversations }, 'generated demo conversations loaded');
   }
 
   if (demo) {
