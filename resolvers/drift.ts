@@ -1,4 +1,4 @@
-/** Query.driftMonitors · Query.driftReports · Query.driftReport · Query.driftAlerts · Mutation.createDriftMonitor · Mutation.updateDriftMonitor · Mutation.deleteDriftMonitor · Mutation.runDriftCheck · Mutation.acknowledgeDriftAlert · Subscription.driftAlerts */
+/** Query.driftMonitors · Query.driftReports · Query.driftAlerts · Mutation.createDriftMonitor · Mutation.updateDriftMonitor · Mutation.deleteDriftMonitor · Mutation.runDriftCheck · Mutation.acknowledgeDriftAlert · Subscription.driftAlerts */
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type {
   AlertSeverity,
@@ -136,6 +136,10 @@ DriftMonitorRef.implement({
     }),
     checkOnNewVersion: t.exposeBoolean('checkOnNewVersion', {
       description: 'Checks every new version of the dataset.',
+    }),
+    schedule: t.exposeString('schedule', {
+      nullable: true,
+      description: 'Cron expression (UTC) of scheduled checks, if any.',
     }),
     createdAt: t.field({ type: 'DateTime', description: 'Created.', resolve: (m) => m.createdAt }),
   }),
@@ -323,6 +327,10 @@ const MonitorInput = builder.inputType('DriftMonitorInput', {
       description: 'Share of drifted columns that makes dataset drift (default 0.5).',
     }),
     checkOnNewVersion: t.boolean({ description: 'Check every new version of the dataset.' }),
+    schedule: t.string({
+      description:
+        'Cron expression (UTC, five fields) for checks of the latest version; null removes it.',
+    }),
   }),
 });
 
@@ -342,6 +350,7 @@ function monitorInput(input: typeof MonitorInput.$inferInput) {
           })) ?? null),
     driftShare: input.driftShare,
     checkOnNewVersion: input.checkOnNewVersion,
+    schedule: input.schedule,
   };
 }
 

@@ -4,11 +4,19 @@ import { contextFor } from '../context';
 import { executeRun } from '../jobs/runs';
 import { defineJob, type JobDomain, type WorkerContext } from '../jobs/workers';
 import { computeDrift } from './check';
-import { DRIFT_CHECK_JOB, driftReportRuns, monitorOf, recordResult } from './service';
+import {
+  DRIFT_CHECK_JOB,
+  DRIFT_SCHEDULE_JOB,
+  driftReportRuns,
+  monitorOf,
+  queueScheduledCheck,
+  recordResult,
+} from './service';
 
 declare module '../jobs/queue' {
   interface Jobs {
     [DRIFT_CHECK_JOB]: { reportId: string };
+    [DRIFT_SCHEDULE_JOB]: { monitorId: string };
   }
 }
 
@@ -40,11 +48,22 @@ export async function runDriftCheckJob(worker: WorkerContext, reportId: string):
   );
 }
 
+/** A monitor's cron occurrence: queues a check of the dataset's latest version. */
+export async function runScheduledCheck(worker: WorkerContext, monitorId: string): Promise<void> {
+  await queueScheduledCheck(worker.deps.database, monitorId, (reportId) =>
+    worker.jobs.send(DRIFT_CHECK_JOB, { reportId }),
+  );
+}
+
 export const driftJobs: JobDomain = {
   kinds: [
     defineJob({
       name: DRIFT_CHECK_JOB,
       handle: (worker, { reportId }) => runDriftCheckJob(worker, reportId),
+    }),
+    defineJob({
+      name: DRIFT_SCHEDULE_JOB,
+      handle: (worker, { monitorId }) => runScheduledCheck(worker, monitorId),
     }),
   ],
   runs: [driftReportRuns] as JobDomain['runs'],

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
-import { type DatasetVersion, datasets } from '../../db/schema/datasets';
+import { type DatasetVersion, datasets, datasetVersions } from '../../db/schema/datasets';
 import {
   type AlertSeverity,
   type DriftAlert,
@@ -23,6 +23,8 @@ import type { ColumnDrift, DriftResult } from './check';
 import type { DriftAlertEvent } from './events';
 
 export const DRIFT_CHECK_JOB = 'drift.check';
+/** A monitor's cron occurrence: one schedule per monitor, filed under its id. */
+export const DRIFT_SCHEDULE_JOB = 'drift.scheduled';
 
 /** The run state of drift reports: a check is a run on the job runtime like any other. */
 export const driftReportRuns = runsOf<DriftReportRow>({
@@ -39,6 +41,8 @@ export interface MonitorInput {
   columns?: WatchedColumn[] | null;
   driftShare?: number | null;
   checkOnNewVersion?: boolean | null;
+  /** Cron expression (UTC, five fields); null removes the schedule. */
+  schedule?: string | null;
 }
 
 /** Monitors of datasets the viewer can see (an API key: only those a policy names it in). */
@@ -74,11 +78,15 @@ export async function listMonitors(
   return rows.map((r) => r.monitor);
 }
 
+const CRON = /^\S+(\s+\S+){4}$/;
+
 function validate(input: MonitorInput) {
   if (input.name !== undefined && input.name !== null && !input.name.trim())
     throw new InputError('A monitor needs a name.', 'name');
   if (input.driftShare != null && !(input.driftShare > 0 && input.driftShare <= 1))
     throw new InputError('driftShare must be above 0 and at most 1.', 'driftShare');
+  if (input.schedule && !CRON.test(input.schedule.trim()))
+    throw new InputError('schedule must be a cron expression of five fields.', 'schedule');
   for (const c of input.columns ?? [])
     if (c.threshold != null && !(Number.isFinite(c.threshold) && c.threshold > 0))
       throw new InputError(`Threshold of "${c.column}" must be a positive number.`, 'columns');
@@ -133,11 +141,43 @@ export async function createMonitor(
       columns: input.columns ?? null,
       driftShare: input.driftShare ?? 0.5,
       checkOnNewVersion: input.checkOnNewVersion ?? false,
+      schedule: input.schedule?.trim() || null,
       membershipId: ctx.viewer.membershipId,
       apiKeyId: ctx.viewer.apiKeyId,
     })
     .returning();
+  if (monitor!.schedule) await scheduleOrUndo(ctx, monitor!, null);
   return monitor!;
+}
+
+/**
+ * Files the monitor's cron schedule with the job runtime. pg-boss judges the expression: one it
+ * refuses puts the monitor back as it was and answers BAD_USER_INPUT.
+ */
+async function scheduleOrUndo(
+  ctx: AuthedContext,
+  monitor: DriftMonitor,
+  before: DriftMonitor | null,
+): Promise<void> {
+  try {
+    if (monitor.schedule)
+      await ctx.jobs.schedule(
+        DRIFT_SCHEDULE_JOB,
+        monitor.schedule,
+        { monitorId: monitor.id },
+        monitor.id,
+      );
+    else await ctx.jobs.unschedule(DRIFT_SCHEDULE_JOB, monitor.id);
+  } catch (error) {
+    if (before)
+      await ctx.db.update(driftMonitors).set(before).where(eq(driftMonitors.id, monitor.id));
+    else await ctx.db.delete(driftMonitors).where(eq(driftMonitors.id, monitor.id));
+    ctx.log.warn({ err: error, monitorId: monitor.id }, 'drift schedule refused');
+    throw new InputError(
+      `schedule "${monitor.schedule}" is not a valid cron expression.`,
+      'schedule',
+    );
+  }
 }
 
 export async function updateMonitor(
@@ -163,16 +203,19 @@ export async function updateMonitor(
       ...(input.columns !== undefined ? { columns: input.columns } : {}),
       ...(input.driftShare != null ? { driftShare: input.driftShare } : {}),
       ...(input.checkOnNewVersion != null ? { checkOnNewVersion: input.checkOnNewVersion } : {}),
+      ...(input.schedule !== undefined ? { schedule: input.schedule?.trim() || null } : {}),
       updatedAt: new Date(),
     })
     .where(eq(driftMonitors.id, monitor.id))
     .returning();
+  if (updated!.schedule !== monitor.schedule) await scheduleOrUndo(ctx, updated!, monitor);
   return updated!;
 }
 
 export async function deleteMonitor(ctx: AuthedContext, monitorId: string): Promise<string> {
   const monitor = await findMonitor(ctx, monitorId);
   await ctx.db.delete(driftMonitors).where(eq(driftMonitors.id, monitor.id));
+  if (monitor.schedule) await ctx.jobs.unschedule(DRIFT_SCHEDULE_JOB, monitor.id);
   return monitor.id;
 }
 
@@ -208,6 +251,27 @@ async function queueReport(
     .returning();
   await send(report!.id);
   return report!;
+}
+
+/** A scheduled occurrence: a check against the dataset's latest version; null when the monitor
+ * is gone (its schedule outlived it). */
+export async function queueScheduledCheck(
+  ctx: Pick<AuthedContext, 'db'>,
+  monitorId: string,
+  send: (reportId: string) => Promise<unknown>,
+): Promise<DriftReportRow | null> {
+  const [monitor] = await ctx.db
+    .select()
+    .from(driftMonitors)
+    .where(eq(driftMonitors.id, monitorId));
+  if (!monitor) return null;
+  const [latest] = await ctx.db
+    .select()
+    .from(datasetVersions)
+    .where(eq(datasetVersions.datasetId, monitor.datasetId))
+    .orderBy(desc(datasetVersions.number))
+    .limit(1);
+  return latest ? queueReport(ctx, monitor, latest, send) : null;
 }
 
 /** Queues a check for every monitor of the dataset that asks for one on each new version. */

@@ -32,7 +32,9 @@ export interface JobQueue {
     handler: (payload: Jobs[K], job: { id: string }) => Promise<void>,
   ): Promise<void>;
   /** Sends `payload` to `name` on a cron expression (UTC), from whichever process's turn it is. */
-  schedule<K extends JobName>(name: K, cron: string, payload: Jobs[K]): Promise<void>;
+  schedule<K extends JobName>(name: K, cron: string, payload: Jobs[K], key?: string): Promise<void>;
+  /** Removes the schedule of `name` filed under `key` (several schedules of a kind: one per key). */
+  unschedule(name: JobName, key?: string): Promise<void>;
   /** Stops claiming new jobs (jobs in hand finish). */
   stopWorking(): Promise<void>;
   stop(): Promise<void>;
@@ -108,9 +110,16 @@ export async function startJobQueue(
         },
       );
     },
-    async schedule(name, cron, payload) {
+    async schedule(name, cron, payload, key) {
       await ensureQueue(name);
-      await boss.schedule(name, cron, payload as object, { missed: 'skip' });
+      await boss.schedule(name, cron, payload as object, {
+        missed: 'skip',
+        ...(key ? { key } : {}),
+      });
+    },
+    async unschedule(name, key) {
+      await ensureQueue(name);
+      await boss.unschedule(name, key);
     },
     async stopWorking() {
       await Promise.all([...working].map((name) => boss.offWork(name, { wait: true })));
@@ -145,7 +154,8 @@ export function lazyJobQueue(
   return {
     send: async (name, payload, options) => (await get()).send(name, payload, options),
     work: async (name, options, handler) => (await get()).work(name, options, handler),
-    schedule: async (name, cron, payload) => (await get()).schedule(name, cron, payload),
+    schedule: async (name, cron, payload, key) => (await get()).schedule(name, cron, payload, key),
+    unschedule: async (name, key) => (await get()).unschedule(name, key),
     stopWorking: async () => {
       if (queue) await (await queue).stopWorking();
     },

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../db/client';
+import { runScheduledCheck } from '../../src/drift/jobs';
+import { createLogger } from '../../src/log';
 import {
   createApiKey,
   inviteMember,
@@ -71,6 +73,14 @@ async function createMonitor(input: Record<string, unknown>) {
   );
   expect(res.data?.createDriftMonitor.__typename, JSON.stringify(res)).toBe('DriftMonitor');
   return res.data!.createDriftMonitor as { id: string; referenceVersion: { id: string } };
+}
+
+async function countMonitors() {
+  const [row] = await query<{ n: unknown }>(
+    server.database,
+    'select count(*) as n from drift_monitors',
+  );
+  return Number(row?.n);
 }
 
 async function finishedReports(monitorId: string, count = 1, token = owner.token) {
@@ -254,5 +264,65 @@ describe('drift checks', () => {
     expect(report.drifted).toBe(true);
     const alerts = await server.gql(ALERTS, { open: true }, owner.token);
     expect((alerts.data!.driftAlerts as any[]).some((a) => a.monitor.id === monitor.id)).toBe(true);
+  });
+
+  it('files one cron schedule per monitor; an occurrence queues a check of the latest version', async () => {
+    const monitor = await createMonitor({
+      columns: [{ column: 'spend' }],
+      schedule: '*/5 * * * *',
+    });
+    const rawId = Buffer.from(monitor.id, 'base64').toString().split(':')[1]!;
+    const rows = await query<{ cron: string }>(
+      server.database,
+      `select cron from pgboss.schedule where name = 'drift.scheduled' and key = $1`,
+      [rawId],
+    );
+    expect(rows.map((r) => r.cron)).toEqual(['*/5 * * * *']);
+    // The occurrence's handler, as pg-boss's cron pass would start it.
+    await runScheduledCheck(
+      {
+        deps: {
+          database: server.database,
+          config: server.config,
+          log: createLogger('silent'),
+          events: server.platform.events,
+          jobs: server.platform.jobs,
+        },
+        jobs: server.platform.jobs,
+        pool: undefined as never,
+        name: 'test',
+      },
+      rawId,
+    );
+    const [report] = await finishedReports(monitor.id);
+    expect(report.status, report.error).toBe('SUCCEEDED');
+
+    const refused = await server.gql(
+      CREATE_MONITOR,
+      { input: { datasetId, schedule: 'every day' } },
+      owner.token,
+    );
+    expect(refused.data?.createDriftMonitor).toMatchObject({ code: 'BAD_USER_INPUT' });
+    // Five fields pg-boss refuses: the monitor is not left behind without its schedule.
+    const before = await countMonitors();
+    const invalid = await server.gql(
+      CREATE_MONITOR,
+      { input: { datasetId, schedule: '99 * * * *' } },
+      owner.token,
+    );
+    expect(invalid.data?.createDriftMonitor).toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(await countMonitors()).toBe(before);
+    const deleted = await server.gql(
+      'mutation($id: ID!) { deleteDriftMonitor(id: $id) { __typename } }',
+      { id: monitor.id },
+      owner.token,
+    );
+    expect(deleted.errors, JSON.stringify(deleted)).toBeUndefined();
+    const after = await query(
+      server.database,
+      `select cron from pgboss.schedule where name = 'drift.scheduled' and key = $1`,
+      [rawId],
+    );
+    expect(after).toEqual([]);
   });
 });
