@@ -1,4 +1,4 @@
-/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Query.conversationTaxonomy · Mutation.setConversationTaxonomy · Mutation.ingestConversations · Mutation.addMessage · Mutation.translateConversation · Mutation.setConversationPolicy · Subscription.conversationEvents */
+/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Query.conversationTaxonomy · Mutation.setConversationTaxonomy · Mutation.ingestConversations · Mutation.resumeConversationIngest · Mutation.addMessage · Mutation.translateConversation · Mutation.setConversationPolicy · Subscription.conversationEvents */
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
@@ -26,12 +26,17 @@ import {
   type TimeStats,
 } from '../src/conversations/analytics';
 import type { ConversationEvent } from '../src/conversations/events';
-import { ConversationIngestError, ingestRun, startIngest } from '../src/conversations/ingest';
+import {
+  ConversationIngestError,
+  ingestRun,
+  resumeIngest,
+  startIngest,
+} from '../src/conversations/ingest';
 import type { IngestFormat } from '../src/conversations/records';
 import * as conv from '../src/conversations/service';
 import { translateConversation } from '../src/conversations/translate';
 import { redactPersonalData } from '../src/datasets/pii';
-import { InputError, NotFoundError } from '../src/errors';
+import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { openStream } from '../src/events/stream';
 import { ErrorInterface } from './common';
 
@@ -421,6 +426,14 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, args, ctx) =>
       startIngest(ctx, args.file, args.format, args.skipInvalid ?? false),
+  }),
+  resumeConversationIngest: t.withAuth({ role: 'ANALYST' }).field({
+    type: ConversationIngestRef,
+    description:
+      'Queues a FAILED ingest again (its worker was lost); it continues after the last batch it committed. CONFLICT for a run that did not fail.',
+    errors: { types: [NotFoundError, ConflictError], directResult: true },
+    args: { id: t.arg.id({ required: true, validate: z.string().uuid() }) },
+    resolve: (_root, { id }, ctx) => resumeIngest(ctx, String(id)),
   }),
   addMessage: t.withAuth({ role: 'ANALYST' }).field({
     type: AddMessagePayload,

@@ -1,8 +1,8 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { type ConversationIngestRun, conversationIngestRuns } from '../../db/schema/conversations';
 import { conversationAccess } from '../access/conversations';
 import type { AuthedContext } from '../context';
-import { InputError, NotFoundError, PesoError } from '../errors';
+import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
 import type { EventBus } from '../events/bus';
 import { executeRun, runsOf } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
@@ -73,6 +73,23 @@ export async function ingestRun(ctx: AuthedContext, id: string): Promise<Convers
     .where(eq(conversationIngestRuns.id, id));
   if (!run || run.orgId !== ctx.viewer.orgId) throw new NotFoundError('ConversationIngest');
   return run;
+}
+
+/**
+ * Queues a failed ingest again (its worker was lost, or the database went away for too long):
+ * it continues after the last batch it committed, so nothing is written twice.
+ */
+export async function resumeIngest(ctx: AuthedContext, id: string): Promise<ConversationIngestRun> {
+  const run = await ingestRun(ctx, id);
+  const [queued] = await ctx.db
+    .update(conversationIngestRuns)
+    .set({ status: 'QUEUED', error: null, finishedAt: null, cancelRequested: false })
+    .where(and(eq(conversationIngestRuns.id, run.id), eq(conversationIngestRuns.status, 'FAILED')))
+    .returning();
+  if (!queued)
+    throw new ConflictError(`Only a failed ingest can be resumed; this one is ${run.status}.`);
+  await ctx.jobs.send(INGEST_JOB, { runId: queued.id });
+  return queued;
 }
 
 /**

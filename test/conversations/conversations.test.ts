@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { query } from '../../db/client';
 import {
   countOf,
   createApiKey,
@@ -151,6 +152,68 @@ describe('ingestion', () => {
     ).toBe(3);
     const res = await server.gql(LIST, {}, owner.token);
     expect(res.data!.conversations.totalCount).toBe(3);
+  });
+
+  it('resumes a failed ingest after its last committed batch, writing nothing twice', async () => {
+    const records = [
+      conversation('r-1', { inbox: 'resume' }),
+      conversation('r-2', { inbox: 'resume' }),
+      conversation('r-3', { inbox: 'resume' }),
+    ];
+    const done = await ingest(owner.token, ndjson(records));
+    expect(done.status).toBe('SUCCEEDED');
+    const [latest] = await query<{ id: string }>(
+      server.database,
+      'select id from conversation_ingest_runs order by created_at desc limit 1',
+    );
+    const runId = latest!.id;
+    // What a worker killed after its first committed batch leaves, once the reaper has failed
+    // the run: one record counted and written, the rest neither.
+    await query(server.database, `delete from conversations where external_id in ('r-2', 'r-3')`);
+    await query(
+      server.database,
+      `update conversation_ingest_runs set status = 'FAILED', created = 1, updated = 0, step = 1,
+         error = 'The worker stopped responding.' where id = '${runId}'`,
+    );
+    const [before] = await query<{ updated_at: unknown }>(
+      server.database,
+      `select updated_at from conversations where external_id = 'r-1'`,
+    );
+    const ok = await server.gql(
+      `mutation($id: ID!) { resumeConversationIngest(id: $id) { __typename ... on ConversationIngest { id } } }`,
+      { id: runId },
+      owner.token,
+    );
+    expect(ok.data!.resumeConversationIngest.__typename).toBe('ConversationIngest');
+    let run: any;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      run = (await server.gql(RUN, { id: runId }, owner.token)).data!.conversationIngest;
+    } while (!['SUCCEEDED', 'FAILED'].includes(run.status));
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      created: 3,
+      updated: 0,
+      step: 3,
+      error: null,
+    });
+    expect(
+      await countOf(server, "select count(*)::int as n from conversations where inbox = 'resume'"),
+    ).toBe(3);
+    const [after] = await query<{ updated_at: unknown }>(
+      server.database,
+      `select updated_at from conversations where external_id = 'r-1'`,
+    );
+    expect(String(after!.updated_at)).toBe(String(before!.updated_at));
+    const again = await server.gql(
+      `mutation($id: ID!) { resumeConversationIngest(id: $id) { __typename ... on Error { code } } }`,
+      { id: runId },
+      owner.token,
+    );
+    expect(again.data!.resumeConversationIngest).toEqual({
+      __typename: 'ConflictError',
+      code: 'CONFLICT',
+    });
   });
 
   it('writes nothing when a record is bad, and reports every bad one by line', async () => {
