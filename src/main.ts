@@ -2,7 +2,8 @@ import { openDatabase } from '../db/client';
 import { ConfigError, loadConfig } from './config';
 import { contextFor } from './context';
 import { seedDemoConversations } from './conversations/demo';
-import { seedDemoDatasets, seedDemoOrganization } from './demo/seed';
+import { DEMO_DATASETS, seedDemoDatasets, seedDemoOrganization } from './demo/seed';
+import { seedDemoDrift } from './drift/demo';
 import { createLogger } from './log';
 import { startPlatform } from './platform';
 
@@ -51,6 +52,13 @@ async function main(): Promise<void> {
       { datasets: versions.length, rows, ms: Math.round(performance.now() - started) },
       'demo datasets loaded',
     );
+    const stocks = versions[DEMO_DATASETS.findIndex((d) => d.name === 'stocks')]!;
+    const drift = await seedDemoDrift(
+      { database, config, log, events: platform.events, jobs: platform.jobs },
+      demo,
+      stocks,
+    );
+    log.info({ reportId: drift.id }, 'demo drift check queued');
     const conversations = await seedDemoConversations(database.db, demo.orgId, demo.apiKeyId);
     log.info({ conversations }, 'generated demo conversations loaded');
   }
