@@ -55,7 +55,7 @@ export interface DriftResult {
 }
 
 /** Fine bins over the reference range when its values are too many to keep one by one. */
-const FINE_BINS = 1000;
+const FINE_BINS = 999;
 const OTHER = '(other)';
 
 /** A weighted sample: values and how many rows hold each. */

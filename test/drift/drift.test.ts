@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../db/client';
 import { runScheduledCheck } from '../../src/drift/jobs';
+import { populationStd, wasserstein } from '../../src/drift/statistics';
 import { createLogger } from '../../src/log';
 import {
   createApiKey,
@@ -324,5 +325,44 @@ describe('drift checks', () => {
       [rawId],
     );
     expect(after).toEqual([]);
+  });
+
+  it('above 1,000 reference rows: Wasserstein on fine bins and Jensen–Shannon', async () => {
+    const create = await server.gql(
+      'mutation { createDataset(input: { name: "wide" }) { ... on Dataset { id } } }',
+      {},
+      owner.token,
+    );
+    const wide = create.data!.createDataset.id as string;
+    const ref = Array.from({ length: 1500 }, (_, i) => (i * 37) / 100);
+    const cur = ref.map((x) => x + 200);
+    const csv = (xs: number[]) =>
+      `x,c\n${xs.map((x, i) => `${x},${['a', 'b', 'c'][i % 3]}`).join('\n')}\n`;
+    const load = async (xs: number[]) => {
+      const res = await server.upload(
+        UPLOAD,
+        { datasetId: wide },
+        { name: 'w.csv', content: csv(xs) },
+        owner.token,
+      );
+      return res.data!.uploadDatasetVersion.id as string;
+    };
+    const refId = await load(ref);
+    const curId = await load(cur);
+    const res = await server.gql(
+      CREATE_MONITOR,
+      { input: { datasetId: wide, referenceVersionId: refId } },
+      owner.token,
+    );
+    const monitor = res.data!.createDriftMonitor;
+    await server.gql(RUN_CHECK, { id: monitor.id, v: curId }, owner.token);
+    const [report] = await finishedReports(monitor.id);
+    expect(report.status, report.error).toBe('SUCCEEDED');
+    const byName = Object.fromEntries(report.columns.map((c: any) => [c.column, c]));
+    expect(byName.x).toMatchObject({ test: 'wasserstein', drifted: true, pValue: null });
+    // Exact on the raw values; the profile places rows within one of 999 bins of the range.
+    const exact = wasserstein(ref, cur) / populationStd(ref);
+    expect(Math.abs(byName.x.statistic - exact)).toBeLessThan((555 / 999 / populationStd(ref)) * 2);
+    expect(byName.c).toMatchObject({ test: 'jensenshannon', statistic: 0, drifted: false });
   });
 });
