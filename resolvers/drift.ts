@@ -461,7 +461,7 @@ builder.subscriptionFields((t) => ({
       if (args.modelId) await findModel(ctx, args.modelId.id);
       if (args.datasetId) await openGate(ctx, { datasetId: args.datasetId.id });
       return openStream<DriftAlertEvent>(ctx, {
-        source: visibleOnly(ctx, ctx.events.subscribe(`driftAlerts:${ctx.viewer.orgId}`)),
+        source: ctx.events.subscribe(`driftAlerts:${ctx.viewer.orgId}`),
         accept: (e) =>
           e.orgId === ctx.viewer.orgId &&
           (!args.modelId || e.modelId === args.modelId.id) &&
@@ -474,29 +474,13 @@ builder.subscriptionFields((t) => ({
           : args.modelId
             ? { resource: `model:${args.modelId.id}`, check: (c) => findModel(c, args.modelId!.id) }
             : undefined,
+        // The monitor (its dataset, and its model if any) as the subscriber may see it now.
+        eventAccess: (e) => ({
+          resource: `driftMonitor:${e.monitorId}`,
+          check: (c) => drift.findMonitor(c, e.monitorId),
+        }),
       });
     },
     resolve: (event, _args, ctx) => drift.findAlert(ctx as AuthedContext, event.alertId),
   }),
 }));
-
-/**
- * Alerts of the org whose monitor (its dataset, and its model if any) the subscriber can see,
- * checked per event as the policies are then: an API key no policy names on the dataset, or a
- * member who lost access, never receives the event.
- */
-async function* visibleOnly(
-  ctx: AuthedContext,
-  source: AsyncIterable<DriftAlertEvent>,
-): AsyncGenerator<DriftAlertEvent> {
-  for await (const event of source) {
-    const seen = await drift.findMonitor(ctx, event.monitorId).then(
-      () => true,
-      (error: unknown) => {
-        if (error instanceof NotFoundError) return false;
-        throw error;
-      },
-    );
-    if (seen) yield event;
-  }
-}

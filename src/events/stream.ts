@@ -17,11 +17,17 @@ export interface StreamSpec<E> {
    * resource are made once for all its streams. Absent: the credential alone is checked.
    */
   access?: { resource: string; check: (ctx: AuthedContext) => Promise<unknown> };
+  /**
+   * For streams whose events concern different resources (every alert of an org): what one
+   * event needs, checked like `access` before it is sent. An event the subscriber may not see
+   * is skipped; the stream goes on.
+   */
+  eventAccess?: (event: E) => Access;
   /** The event after which the stream completes. */
   terminal?: (event: E) => boolean;
 }
 
-type Access = NonNullable<StreamSpec<unknown>['access']>;
+type Access = { resource: string; check: (ctx: AuthedContext) => Promise<unknown> };
 
 const CREDENTIAL_ONLY: Access = { resource: 'credential', check: async () => true };
 
@@ -70,6 +76,11 @@ export async function openStream<E>(
         if (!accept(event)) continue;
         // A shutdown or a denial found by the timer ends a stream whose event is still waiting.
         if ((await Promise.race([checkEvent(ctx, access), revoked])) !== 'allowed') return;
+        if (spec.eventAccess) {
+          const verdict = await Promise.race([checkEvent(ctx, spec.eventAccess(event)), revoked]);
+          if (verdict === 'denied') continue;
+          if (verdict !== 'allowed') return;
+        }
         yield event;
         if (terminal(event)) return;
       }
