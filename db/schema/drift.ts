@@ -51,6 +51,12 @@ export const driftMonitors = pgTable(
     driftShare: doublePrecision('drift_share').notNull().default(0.5),
     checkOnNewVersion: boolean('check_on_new_version').notNull().default(false),
     schedule: text('schedule'),
+    /** Model monitors: a dataset-drift verdict queues a retraining run on the current version. */
+    retrainOnDrift: boolean('retrain_on_drift').notNull().default(false),
+    /** The alias the model serves under, which a retrained version may take over. */
+    promotionAlias: text('promotion_alias').notNull().default('production'),
+    /** How much the retrained version's held-out metric must beat the served one's by. */
+    promotionMargin: doublePrecision('promotion_margin').notNull().default(0.01),
     membershipId: uuid('membership_id').references(() => memberships.id, { onDelete: 'cascade' }),
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),

@@ -43,6 +43,28 @@ export const models = pgTable(
 );
 export type Model = typeof models.$inferSelect;
 
+/** A run queued by a drift check: the report and monitor, and where a better version goes. */
+export interface RunTrigger {
+  kind: 'DRIFT';
+  reportId: string;
+  monitorId: string;
+  promotionAlias: string;
+  promotionMargin: number;
+}
+
+/** The comparison of a retrained version with the served one on the same held-out rows. */
+export interface PromotionOutcome {
+  promoted: boolean;
+  alias: string;
+  /** accuracy (classification) or r2 (regression): higher is better. */
+  metric: string;
+  challenger: number | null;
+  champion: number | null;
+  championVersionId: string | null;
+  margin: number;
+  reason: string;
+}
+
 /** One training run: queued, run by a worker, with its per-epoch history and outcome. */
 export const trainingRuns = pgTable(
   'training_runs',
@@ -73,6 +95,10 @@ export const trainingRuns = pgTable(
     history: jsonb('history').$type<unknown[]>().notNull().default([]),
     metrics: jsonb('metrics').$type<Record<string, unknown>>(),
     modelVersionId: uuid('model_version_id'),
+    /** Why the run was queued when no person asked for it (a drift check). */
+    trigger: jsonb('trigger').$type<RunTrigger>(),
+    /** What became of a retrained version: promoted, or waiting for a person, and why. */
+    promotion: jsonb('promotion').$type<PromotionOutcome>(),
   },
   (t) => [
     index('training_runs_org_idx').on(t.orgId),
@@ -179,6 +205,8 @@ export const modelAliasEvents = pgTable(
     /** Null when the alias was removed. */
     versionId: uuid('version_id'),
     changedBy: uuid('changed_by').references(() => users.id, { onDelete: 'set null' }),
+    /** Why the alias moved, when a rule moved it (a person's change may say, or not). */
+    reason: text('reason'),
     at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
