@@ -6,6 +6,7 @@ import '../resolvers/access';
 import '../resolvers/models';
 import '../resolvers/drift';
 import '../resolvers/conversations';
+import '../resolvers/insights';
 import { builder } from './builder';
 
 export const schema = builder.toSchema({ sortSchema: true });
