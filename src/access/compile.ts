@@ -62,6 +62,34 @@ export interface CompileOptions {
   search?: string | null;
   /** Every matching row, for streaming (export, materialize): no LIMIT/OFFSET, paging ignored. */
   unbounded?: boolean;
+  /**
+   * Reads a repeatable Bernoulli sample of the stored rows (`percent` of them, chosen by `seed`)
+   * before the policy's row filter applies, for statistics on large tables (segments).
+   */
+  sample?: { percent: number; seed: number } | null;
+}
+
+/** `TABLESAMPLE` for a sample option; numbers are checked, so they are safe inline. */
+function sampleClause(sample: CompileOptions['sample']): string {
+  if (!sample) return '';
+  const { percent, seed } = sample;
+  if (!(Number.isFinite(percent) && percent > 0 && percent <= 100))
+    throw new InputError('A sample takes a percentage above 0 and at most 100.', 'sample');
+  if (!Number.isSafeInteger(seed)) throw new InputError('A sample seed is an integer.', 'sample');
+  return ` tablesample bernoulli (${percent}) repeatable (${seed})`;
+}
+
+/** Checks an IANA time zone name (bound as a parameter, never inlined). */
+function timeZoneOf(name: string | null | undefined): string {
+  const zone = name ?? 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+  } catch {
+    throw new InputError(`"${zone}" is not an IANA time zone (e.g. Europe/Berlin).`, 'timeZone');
+  }
+  if (!/^[A-Za-z0-9_+\-/]{1,64}$/.test(zone))
+    throw new InputError(`"${zone}" is not an IANA time zone (e.g. Europe/Berlin).`, 'timeZone');
+  return zone;
 }
 
 const col = (c: GateColumn) => `t.c${c.position}`;
@@ -328,7 +356,7 @@ export function compileQuery(
       )
     : 'true';
   const read = new Set(filterColumns(input.where));
-  let from = `from ${options.table} t where ${policy} and ${where}`;
+  let from = `from ${options.table} t${sampleClause(options.sample)} where ${policy} and ${where}`;
   const rank: string[] = [];
   if (options.search != null) {
     if (isAggregateQuery(input)) throw new InputError('Search returns rows, not groups.', 'text');
@@ -419,10 +447,14 @@ export function compileQuery(
           'groupBy',
         );
       const unit = g.timeBucket.toLowerCase();
-      raw =
-        c.type === 'DATE'
-          ? `date_trunc('${unit}', ${raw}::timestamp)::date`
-          : `date_trunc('${unit}', ${raw}, 'UTC')`;
+      if (c.type === 'DATE') {
+        if (g.timeZone != null) timeZoneOf(g.timeZone);
+        raw = `date_trunc('${unit}', ${raw}::timestamp)::date`;
+      } else {
+        // The local calendar of the zone: truncate the local time, then back to an instant.
+        const zone = params.bind(timeZoneOf(g.timeZone), 'text');
+        raw = `(date_trunc('${unit}', ${raw} at time zone ${zone}) at time zone ${zone})`;
+      }
     }
     groupExprs.push(raw);
     outputs.push({

@@ -114,6 +114,8 @@ export interface ReadOptions {
   search?: string | null;
   /** Also add the run to the caller's query history (in the same statement as the audit). */
   history?: HistoryRecord | null;
+  /** Read a repeatable random sample of the stored rows (see `CompileOptions.sample`). */
+  sample?: { percent: number; seed: number } | null;
 }
 
 /** Compiles a query under the gate's access, runs it, and records the read. */
@@ -131,6 +133,7 @@ export async function gatedQuery(
     viewer: ctx.viewer,
     hashKey: () => hashKey(ctx.config.secret, ctx.viewer.orgId),
     search,
+    sample: options.sample ?? null,
   });
   let rows: Array<Record<string, unknown>>;
   let hasNextPage: boolean;

@@ -59,6 +59,11 @@ export type TimeBucket = (typeof TIME_BUCKETS)[number];
 export interface GroupBy {
   column: string;
   timeBucket?: TimeBucket | null;
+  /**
+   * IANA time zone whose calendar a TIMESTAMP column is bucketed in (default UTC); DATE columns
+   * are calendar days already.
+   */
+  timeZone?: string | null;
   /** Output name; defaults to the column name. */
   as?: string | null;
 }
@@ -136,6 +141,7 @@ export const queryInputSchema: z.ZodType<QueryInput> = z
           .object({
             column: z.string(),
             timeBucket: z.enum(TIME_BUCKETS).nullish(),
+            timeZone: z.string().nullish(),
             as: z.string().nullish(),
           })
           .strict(),
