@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   check,
@@ -159,3 +160,14 @@ export const auditEvents = pgTable(
 );
 export type AuditEvent = typeof auditEvents.$inferSelect;
 export type NewAuditEvent = typeof auditEvents.$inferInsert;
+
+/**
+ * One row counting the changes that cached access data depends on (an API key revoked, a policy
+ * set or removed, a column's sensitivity changed, a dataset deleted), bumped in the transaction
+ * that makes the change: a process that reads a newer count than it last saw drops its caches
+ * before using them (`src/access/cache.ts`).
+ */
+export const accessEpoch = pgTable('access_epoch', {
+  id: integer('id').primaryKey(),
+  n: bigint('n', { mode: 'number' }).notNull(),
+});
