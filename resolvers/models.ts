@@ -8,8 +8,14 @@ import type { ModelAliasEvent, PredictionRun } from '../db/schema/models';
 import { builder } from '../schema/builder';
 import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
-import { openStream } from '../src/events/stream';
+import { openStream, perViewer } from '../src/events/stream';
 import { BATCH_PREDICT_JOB, loadPredictionRuns, startBatchPrediction } from '../src/models/batch';
+import {
+  historySeries,
+  MAX_SERIES_POINTS,
+  type Series,
+  type SeriesPoint,
+} from '../src/models/downsample';
 import type { TrainingEvent } from '../src/models/events';
 import * as registry from '../src/models/registry';
 import { TRAIN_JOB } from '../src/models/training-job';
@@ -338,6 +344,32 @@ ModelVersionRef.implement({
   }),
 });
 
+const SeriesPointRef = builder.objectRef<SeriesPoint>('SeriesPoint').implement({
+  description:
+    'A bucket of consecutive epochs of a series: its last step, and min, max and last value.',
+  fields: (t) => ({
+    step: t.exposeInt('step', {
+      description: 'Step (epoch over the whole run) of the last point.',
+    }),
+    min: t.exposeFloat('min', { description: 'Smallest value in the bucket.' }),
+    max: t.exposeFloat('max', { description: 'Largest value in the bucket.' }),
+    last: t.exposeFloat('last', { description: 'Value of the last point in the bucket.' }),
+  }),
+});
+
+const TrainingSeriesRef = builder.objectRef<Series>('TrainingSeries').implement({
+  description: "One series of a run's per-epoch history (loss, valLoss or a metric), downsampled.",
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'loss, valLoss or the metric name.' }),
+    total: t.exposeInt('total', { description: 'Points in the full history.' }),
+    points: t.field({
+      type: [SeriesPointRef],
+      description: 'At most `max` buckets, in order; the last one ends at the newest point.',
+      resolve: (s) => s.points,
+    }),
+  }),
+});
+
 TrainingRunRef.implement({
   description: 'One training attempt, from QUEUED to SUCCEEDED, FAILED or CANCELLED.',
   fields: (t) => ({
@@ -387,6 +419,22 @@ TrainingRunRef.implement({
         'Per-epoch loss and metrics, in order; empty unless you may see its metrics (as `metrics`).',
       resolve: async (r, _args, ctx) =>
         (await outputsLoader(ctx as AuthedContext).load(r.id)) ? r.history : [],
+    }),
+    series: t.field({
+      type: [TrainingSeriesRef],
+      description:
+        'The history as series (loss, valLoss, each metric), each downsampled on the server to at most `max` buckets of consecutive epochs keeping min, max and last; empty unless you may see its metrics.',
+      args: {
+        max: t.arg.int({
+          defaultValue: MAX_SERIES_POINTS,
+          validate: z.number().int().min(1).max(MAX_SERIES_POINTS),
+          description: `Points per series, 1–${MAX_SERIES_POINTS}.`,
+        }),
+      },
+      resolve: async (r, args, ctx) =>
+        (await outputsLoader(ctx as AuthedContext).load(r.id))
+          ? historySeries(r.history as unknown[], args.max ?? MAX_SERIES_POINTS)
+          : [],
     }),
     metrics: t.field({
       type: MetricsRef,
@@ -781,7 +829,10 @@ const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
  * subscriber's rights as they are now.
  */
 async function withheld(ctx: AuthedContext, event: TrainingEvent): Promise<TrainingEvent> {
-  const visible = (await registry.outputsVisible(ctx, [event.runId])).get(event.runId);
+  // Once per viewer and event, however many of the viewer's subscriptions receive it.
+  const visible = await perViewer(ctx, event, `outputs:${event.runId}`, async () =>
+    (await registry.outputsVisible(ctx, [event.runId])).get(event.runId),
+  );
   return visible ? event : { ...event, loss: null, valLoss: null, metrics: null };
 }
 
