@@ -42,6 +42,8 @@ const envSchema = z.object({
     .max(60 * 60 * 24 * 30)
     .default(60 * 60 * 12),
   PESO_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(30_000).default(10_000),
+  /** Bytes a WebSocket may have waiting to be sent before it is closed as a slow consumer. */
+  PESO_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   PESO_MAX_UPLOAD_MB: z.coerce.number().int().min(1).default(1024),
   PESO_UPLOAD_URL_TTL_SECONDS: z.coerce
     .number()
@@ -135,6 +137,8 @@ export interface Config {
   demo: boolean;
   jwtTtlSeconds: number;
   authRecheckMs: number;
+  /** A WebSocket with more than this many bytes waiting to be sent is closed (1013). */
+  wsMaxBufferedBytes: number;
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
   /** Base URL clients reach this server at, for signed URLs; else taken from each request. */
@@ -239,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demo: e.PESO_DEMO === 'on',
     jwtTtlSeconds: e.PESO_JWT_TTL_SECONDS,
     authRecheckMs: e.PESO_AUTH_RECHECK_MS,
+    wsMaxBufferedBytes: e.PESO_WS_MAX_BUFFERED_BYTES,
     maxUploadBytes: e.PESO_MAX_UPLOAD_MB * 1024 * 1024,
     uploadUrlTtlSeconds: e.PESO_UPLOAD_URL_TTL_SECONDS,
     publicUrl: e.PESO_PUBLIC_URL,
