@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PothosValidationError } from '@pothos/core';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import {
   createYoga,
   maskError as defaultMaskError,
@@ -24,7 +23,9 @@ import {
   UnauthenticatedError,
 } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
+import { useSharedSubscriptions } from './events/fanout';
 import { endStreams } from './events/stream';
+import { serveGraphqlWs, sharedPayload } from './events/websocket';
 import {
   corsFor,
   originAllowed,
@@ -32,6 +33,12 @@ import {
   useIntrospectionGate,
   useNoSuggestions,
 } from './http/exposure';
+import {
+  GRAPHIQL_ASSET_PATH,
+  graphiqlOptions,
+  renderGraphiQL,
+  serveGraphiQLAsset,
+} from './http/graphiql';
 import { useInputGuard } from './http/input-guard';
 import {
   loadTrustedDocuments,
@@ -60,46 +67,6 @@ export interface PesoServer {
   url: string;
   close(): Promise<void>;
 }
-
-const EXAMPLE_OPERATION = `# Welcome to Peso.
-# 1. Sign in: run the login mutation below with your email and password
-#    (npm start printed them on first start), or use the API key it printed.
-# 2. Put the token in the Headers tab: {"Authorization": "Bearer <token or API key>"}
-# 3. Run the Me query.
-
-mutation Login {
-  login(input: { email: "owner@demo.peso.local", password: "<password>" }) {
-    ... on AuthPayload { token expiresAt }
-    ... on Error { code message }
-  }
-}
-
-query Me {
-  viewer {
-    id
-    kind
-    role
-    user { name email }
-    organization { name }
-  }
-}
-
-# 4. List the datasets, then paste an id below.
-query Datasets {
-  datasets { edges { node { id name currentVersion { rowCount columns { name type } } } } }
-}
-
-query CommonDelays($datasetId: ID!) {
-  datasetQuery(datasetId: $datasetId, input: {
-    groupBy: [{ column: "delay", as: "delay" }]
-    aggregates: [{ function: COUNT }]
-    orderBy: [{ column: "count", direction: DESC }]
-  }, first: 10) {
-    ... on QueryResult { columns { name type } rows totalCount }
-    ... on Error { code message }
-  }
-}
-`;
 
 /** Turns an expected service error into a GraphQL error with `extensions.code`; masks the rest. */
 function maskError(log: Logger) {
@@ -235,7 +202,8 @@ export async function startServer(deps: {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
-    graphiql: config.graphiql && { title: 'Peso GraphiQL', defaultQuery: EXAMPLE_OPERATION },
+    graphiql: config.graphiql && graphiqlOptions(schema, log),
+    renderGraphiQL,
     cors: corsFor(config),
     maskedErrors: { maskError: maskError(log) },
     logging: {
@@ -255,6 +223,8 @@ export async function startServer(deps: {
       useAddressRateLimit(limiter, '/graphql'),
       useDocumentLimits(config.limits),
       useOperationLimits({ limits: config.limits, limiter }),
+      // Each subscription event executed once per group of identical subscriptions.
+      useSharedSubscriptions(),
       useReadinessCheck({
         endpoint: '/ready',
         check: async () => {
@@ -292,6 +262,8 @@ export async function startServer(deps: {
   const http = createServer((req, res) => {
     if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
     else if (req.url?.startsWith(EXPORT_PATH)) void download(req, res);
+    else if (config.graphiql && req.url?.startsWith(GRAPHIQL_ASSET_PATH))
+      void serveGraphiQLAsset(req, res);
     else void yoga(req, res);
   });
   // Browsers do not apply CORS to WebSocket upgrades: the Origin is checked here instead.
@@ -304,7 +276,7 @@ export async function startServer(deps: {
   /** Open sockets with their credential and the role it had, to notice revocation or change. */
   const credentials = new Map<WebSocket, { authorization: string; role: string }>();
 
-  const wsServer = useServer<WsConnectionParams, { credential?: string }>(
+  const wsServer = serveGraphqlWs<WsConnectionParams, { credential?: string }>(
     {
       onConnect: async (ctx) => {
         try {
@@ -389,8 +361,11 @@ export async function startServer(deps: {
         (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
       subscribe: (args: ExecutionArgs) =>
         (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+      // One serialization of a shared result for every socket it goes to.
+      onNext: (_ctx, _id, _payload, _args, result) => sharedPayload(result),
     },
     wss,
+    { maxBufferedBytes: config.wsMaxBufferedBytes },
   );
 
   // Credentials can stop being valid while a socket stays open (revoked key, expired token,
