@@ -59,7 +59,9 @@ const envSchema = z.object({
   ),
   PESO_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
   PESO_RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(60),
-  TF_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  TF_BACKEND: z
+    .enum(['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
+    .default('auto'),
   PESO_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(100).default(100_000),
   PESO_MAX_TOKENS: z.coerce.number().int().min(10).default(5000),
   PESO_MAX_ALIASES: z.coerce.number().int().min(0).default(15),
@@ -123,6 +125,9 @@ const envSchema = z.object({
     }),
   PESO_CSRF_PREVENTION: z.enum(['on', 'off']).default('on'),
   PESO_TRUSTED_DOCUMENTS: optionalString,
+  PESO_METRICS_TOKEN: optionalString.pipe(
+    z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  ),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   NODE_ENV: z.string().default('development'),
 });
@@ -147,7 +152,7 @@ export interface Config {
   workers: number;
   /** A RUNNING run without a heartbeat for this long is marked FAILED. */
   runTimeoutSeconds: number;
-  tfBackend: 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+  tfBackend: 'auto' | 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** Limits every GraphQL document meets before it runs, on every transport. */
   limits: DocumentLimits;
   /** Rate limits and sign-in throttling, shared by every API process. */
@@ -165,6 +170,8 @@ export interface Config {
   csrfPrevention: boolean;
   /** Manifest of trusted documents; when set, API keys may run only those. */
   trustedDocuments: string | undefined;
+  /** Bearer token `/metrics` requires; unset: open, or off when `production`. */
+  metricsToken: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
   production: boolean;
 }
@@ -280,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: e.PESO_ALLOWED_ORIGINS,
     csrfPrevention: e.PESO_CSRF_PREVENTION === 'on',
     trustedDocuments: e.PESO_TRUSTED_DOCUMENTS,
+    metricsToken: e.PESO_METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
   };
