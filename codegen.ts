@@ -13,6 +13,14 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'string', JSON: 'unknown', JSONObject: 'Record<string, unknown>' },
       },
     },
+    // The dashboard's operations (the documents /dashboard sends), typed beside the root documents.
+    'dashboard/generated/': {
+      preset: 'client',
+      documents: ['dashboard/**/*.graphql'],
+      config: {
+        scalars: { DateTime: 'string', JSON: 'unknown', JSONObject: 'Record<string, unknown>' },
+      },
+    },
   },
 };
 
