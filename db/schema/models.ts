@@ -89,6 +89,15 @@ export const trainingRuns = pgTable(
     algorithm: text('algorithm'),
     backend: text('backend'),
     device: text('device'),
+    /** The WebGPU adapter (vendor, architecture, device, description) when backend is webgpu. */
+    adapter: jsonb('adapter').$type<{
+      vendor: string;
+      architecture: string;
+      device: string;
+      description: string;
+    }>(),
+    /** Why the backend was chosen (under TF_BACKEND=auto, also why the others were not). */
+    backendReason: text('backend_reason'),
     epochsDone: integer('epochs_done').notNull().default(0),
     /** Epochs of the candidate last reported (misleading across candidates: see step/totalSteps). */
     totalEpochs: integer('total_epochs'),
