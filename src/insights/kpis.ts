@@ -1,6 +1,6 @@
 import { MEASURE_ROLES, type MeasureRole, type SemanticMapping } from '../../db/schema/semantics';
-import { gatedQuery, openGate } from '../access/gate';
 import { MAX_PAGE } from '../access/compile';
+import { gatedQuery, openGate } from '../access/gate';
 import type { GroupBy, TimeBucket } from '../access/language';
 import type { AuthedContext } from '../context';
 import { InputError } from '../errors';
@@ -103,7 +103,14 @@ function add(into: Sums, from: Sums): void {
 
 /** The KPIs of summed measures; a ratio with a zero denominator has no value. */
 export function kpiValues(sums: Sums, metrics: readonly KpiMetric[]): KpiValues {
-  const out = { ...sums, ctr: null, conversionRate: null, cpc: null, cpa: null, roas: null } as KpiValues;
+  const out = {
+    ...sums,
+    ctr: null,
+    conversionRate: null,
+    cpc: null,
+    cpa: null,
+    roas: null,
+  } as KpiValues;
   for (const m of metrics) {
     const { of, per, key } = KPI_RATIO[m];
     const a = sums[of];
@@ -165,18 +172,22 @@ export async function marketingKpis(ctx: AuthedContext, input: KpiInput): Promis
   }
   const measured = MEASURE_ROLES.filter((r) => roles.has(r));
   // Refuses a masked measure by name before anything is read.
-  const columns = measured.map((r) =>
-    readableColumn(gate, mapping[r]!, r, { numeric: true }),
-  );
+  const columns = measured.map((r) => readableColumn(gate, mapping[r]!, r, { numeric: true }));
   if (!mapping.date)
-    throw new InputError('The semantics map no date column: set one with setDatasetSemantics.', 'date');
+    throw new InputError(
+      'The semantics map no date column: set one with setDatasetSemantics.',
+      'date',
+    );
   const date = temporalColumn(gate, mapping.date, 'date');
   const dimension = input.dimension
     ? readableColumn(gate, input.dimension, 'dimension', { rows: true })
     : null;
   const moverMetric = input.moverMetric ?? (metrics.includes('ROAS') ? 'ROAS' : metrics[0]!);
   if (!metrics.includes(moverMetric))
-    throw new InputError(`moverMetric ${moverMetric} is not among the metrics computed.`, 'moverMetric');
+    throw new InputError(
+      `moverMetric ${moverMetric} is not among the metrics computed.`,
+      'moverMetric',
+    );
   const timeZone = input.timeZone ?? 'UTC';
   const groupBy: GroupBy[] = [];
   if (dimension) groupBy.push({ column: dimension.name, as: 'dimension' });
@@ -239,7 +250,11 @@ export async function marketingKpis(ctx: AuthedContext, input: KpiInput): Promis
   const groups = dimension
     ? [...windows.entries()]
         .map(([key, w]) => group(key, w))
-        .sort((a, b) => (b.current.cost ?? 0) - (a.current.cost ?? 0) || String(a.key).localeCompare(String(b.key)))
+        .sort(
+          (a, b) =>
+            (b.current.cost ?? 0) - (a.current.cost ?? 0) ||
+            String(a.key).localeCompare(String(b.key)),
+        )
     : [];
   const movers = groups
     .map((g) => g.changes.find((c) => c.metric === moverMetric)!)
