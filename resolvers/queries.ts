@@ -46,7 +46,7 @@ const AggregateFunctionEnum = builder.enumType('AggregateFunction', {
   } as const satisfies Record<AggregateFunction, { description: string }>,
 });
 
-const TimeBucketEnum = builder.enumType('TimeBucket', {
+export const TimeBucketEnum = builder.enumType('TimeBucket', {
   description: 'Truncates a DATE or TIMESTAMP column to the start of its day, week or month.',
   values: {
     DAY: { description: 'Calendar day (UTC).' },
