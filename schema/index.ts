@@ -7,6 +7,9 @@ import '../resolvers/models';
 import '../resolvers/drift';
 import '../resolvers/conversations';
 import '../resolvers/insights';
+import '../resolvers/insights-trends';
+import '../resolvers/insights-segments';
+import '../resolvers/marketing';
 import { builder } from './builder';
 
 export const schema = builder.toSchema({ sortSchema: true });
