@@ -40,36 +40,47 @@ function postgresTarget(database: Extract<Database, { kind: 'postgres' }>, log?:
   const probes = new Map<string, () => void>();
   const listener = database.sql.listen(CHANNEL, (payload) => {
     try {
-      const message = JSON.parse(payload) as { topic?: string; detail?: unknown; probe?: string };
+      const message = JSON.parse(payload) as {
+        topic?: string;
+        topics?: string[];
+        detail?: unknown;
+        probe?: string;
+      };
       if (message.probe) probes.get(message.probe)?.();
-      else if (typeof message.topic === 'string')
-        local.dispatchEvent(new CustomEvent(message.topic, { detail: message.detail }));
+      else deliver(local, message);
     } catch {
       // Not ours, or truncated: nothing to deliver.
     }
   });
   let sending: Promise<unknown> = Promise.resolve();
+  const send = (topics: string[], detail: unknown) => {
+    const payload = JSON.stringify(
+      topics.length === 1 ? { topic: topics[0], detail } : { topics, detail },
+    );
+    if (payload.length > NOTIFY_LIMIT) {
+      // Too large to cross processes: deliver here only rather than drop it.
+      deliver(local, { topics, detail });
+      return;
+    }
+    // One NOTIFY at a time: sent concurrently over the pool's connections they could commit,
+    // and so arrive, out of order (an epoch after SUCCEEDED).
+    // An event that cannot be sent (the database is down) is lost, and said so: subscribers
+    // read the current state again when they resubscribe.
+    sending = sending
+      .then(() => database.sql.notify(CHANNEL, payload))
+      .catch((error: unknown) =>
+        log?.warn({ topics, error: errorSummary(error) }, 'event not published'),
+      );
+  };
   const target = {
     addEventListener: local.addEventListener.bind(local),
     removeEventListener: local.removeEventListener.bind(local),
     dispatchEvent(event: Event) {
       const { type, detail } = event as CustomEvent;
-      const payload = JSON.stringify({ topic: type, detail });
-      if (payload.length > NOTIFY_LIMIT) {
-        // Too large to cross processes: deliver here only rather than drop it.
-        return local.dispatchEvent(new CustomEvent(type, { detail }));
-      }
-      // One NOTIFY at a time: sent concurrently over the pool's connections they could commit,
-      // and so arrive, out of order (an epoch after SUCCEEDED).
-      // An event that cannot be sent (the database is down) is lost, and said so: subscribers
-      // read the current state again when they resubscribe.
-      sending = sending
-        .then(() => database.sql.notify(CHANNEL, payload))
-        .catch((error: unknown) =>
-          log?.warn({ topic: type, error: errorSummary(error) }, 'event not published'),
-        );
+      send([type], detail);
       return true;
     },
+    dispatchAll: send,
   };
   return {
     target,
@@ -129,25 +140,29 @@ function redisTarget(url: string, log?: Logger) {
     await Promise.all([publisher.connect(), subscriber.connect()]);
     await subscriber.subscribe(CHANNEL, (payload) => {
       try {
-        const { topic, detail } = JSON.parse(payload) as { topic: string; detail: unknown };
-        local.dispatchEvent(new CustomEvent(topic, { detail }));
+        deliver(local, JSON.parse(payload));
       } catch {
         // Not ours: nothing to deliver.
       }
     });
   })();
+  const send = (topics: string[], detail: unknown) => {
+    const message = topics.length === 1 ? { topic: topics[0], detail } : { topics, detail };
+    void publisher
+      .publish(CHANNEL, JSON.stringify(message))
+      .catch((error: unknown) =>
+        log?.warn({ topics, error: errorSummary(error) }, 'event not published'),
+      );
+  };
   const target = {
     addEventListener: local.addEventListener.bind(local),
     removeEventListener: local.removeEventListener.bind(local),
     dispatchEvent(event: Event) {
       const { type, detail } = event as CustomEvent;
-      void publisher
-        .publish(CHANNEL, JSON.stringify({ topic: type, detail }))
-        .catch((error: unknown) =>
-          log?.warn({ topic: type, error: errorSummary(error) }, 'event not published'),
-        );
+      send([type], detail);
       return true;
     },
+    dispatchAll: send,
   };
   return {
     target,
@@ -160,6 +175,44 @@ function redisTarget(url: string, log?: Logger) {
 }
 
 /**
+ * Hands a relayed message to this process's subscribers: one event object for every topic it
+ * names, so subscribers of each topic share it (and what is derived from it per event).
+ */
+function deliver(
+  local: EventTarget,
+  message: { topic?: unknown; topics?: unknown; detail?: unknown },
+) {
+  const topics = Array.isArray(message.topics)
+    ? message.topics
+    : typeof message.topic === 'string'
+      ? [message.topic]
+      : [];
+  for (const topic of topics)
+    if (typeof topic === 'string')
+      local.dispatchEvent(new CustomEvent(topic, { detail: message.detail }));
+}
+
+type Relay = { dispatchAll(topics: string[], detail: unknown): void };
+
+/**
+ * `publishAll`: one event for several topics (a run's own channel and its model's) is sent
+ * across processes once — one NOTIFY or Redis message — and delivered to each topic here.
+ */
+function withPublishAll<P extends ReturnType<typeof createPubSub<Topics>>>(
+  pubsub: P,
+  relay: Relay | null,
+) {
+  return Object.assign(pubsub, {
+    publishAll<K extends keyof Topics & string>(topics: K[], ...args: Topics[K]): void {
+      if (relay) relay.dispatchAll(topics, args[0]);
+      else
+        for (const topic of topics)
+          (pubsub.publish as (t: string, p: unknown) => void)(topic, args[0]);
+    },
+  });
+}
+
+/**
  * The event bus: in-process by default; over Redis pub/sub when `redisUrl` is set; else over
  * PostgreSQL LISTEN/NOTIFY when the database is PostgreSQL (several API processes and workers
  * can share it). `log` hears of events that could not be published and of Redis coming and going.
@@ -169,20 +222,26 @@ function redisTarget(url: string, log?: Logger) {
 export function createEventBus(database?: Database, redisUrl?: string, log?: Logger) {
   if (redisUrl) {
     const relay = redisTarget(redisUrl, log);
-    const pubsub = createPubSub<Topics>({ eventTarget: relay.target as never });
+    const pubsub = withPublishAll(
+      createPubSub<Topics>({ eventTarget: relay.target as never }),
+      relay.target,
+    );
     // Without Redis the API still answers (events are lost, and logged): it stays ready.
     return Object.assign(pubsub, { ready: relay.ready, listening: always, close: relay.close });
   }
   if (database?.kind === 'postgres') {
     const relay = postgresTarget(database, log);
-    const pubsub = createPubSub<Topics>({ eventTarget: relay.target as never });
+    const pubsub = withPublishAll(
+      createPubSub<Topics>({ eventTarget: relay.target as never }),
+      relay.target,
+    );
     return Object.assign(pubsub, {
       ready: relay.ready,
       listening: relay.listening,
       close: relay.close,
     });
   }
-  return Object.assign(createPubSub<Topics>(), {
+  return Object.assign(withPublishAll(createPubSub<Topics>(), null), {
     ready: Promise.resolve(),
     listening: always,
     close: async () => {},

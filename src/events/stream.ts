@@ -1,6 +1,6 @@
-import { viewerFor } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { PesoError } from '../errors';
+import { standingOf } from './recheck';
 
 /** What one subscription streams; every subscription is served by `openStream`. */
 export interface StreamSpec<E> {
@@ -93,6 +93,38 @@ export async function openStream<E>(
   })();
 }
 
+/** Per event object, what was derived from it once per viewer and purpose (`perViewer`). */
+const derived = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * Something a subscription derives from an event with the viewer's rights (whether its outputs
+ * may be shown…), computed once per viewer for all its subscribers of that event: the bus hands
+ * every subscriber of a topic the same event object, so the result is kept on it and goes with it.
+ * `purpose` names what is computed; the viewer is the subscription's credential and role.
+ */
+export function perViewer<T>(
+  ctx: AuthedContext,
+  event: object,
+  purpose: string,
+  compute: () => Promise<T>,
+): Promise<T> {
+  let byKey = derived.get(event);
+  if (!byKey) {
+    byKey = new Map();
+    derived.set(event, byKey);
+  }
+  const v = ctx.viewer;
+  const key = `${v.orgId}:${v.apiKeyId ?? v.membershipId}:${v.role}:${purpose}`;
+  let result = byKey.get(key) as Promise<T> | undefined;
+  if (!result) {
+    result = compute();
+    byKey.set(key, result);
+    // A failure is not kept: the next subscriber asks again.
+    result.catch(() => byKey.delete(key));
+  }
+  return result;
+}
+
 /** What a check found: access, no access, or no answer (the database is unreachable). */
 type Verdict = 'allowed' | 'denied' | 'unknown';
 
@@ -112,7 +144,11 @@ function check(ctx: AuthedContext, access: Access): Promise<Verdict> {
       try {
         // The credential as it is now: a revoked key or removed member throws; a changed role
         // ends the stream, as it closes a WebSocket, so the caller resubscribes with its rights.
-        const viewer = await viewerFor(ctx.db, ctx.viewer);
+        // Looked up with every other check of this turn (all viewers of one event, every
+        // stream on the timer) in one statement.
+        const standing = await standingOf(ctx.database, ctx.viewer);
+        if ('denied' in standing) return 'denied';
+        const { viewer } = standing;
         if (viewer.orgId !== ctx.viewer.orgId || viewer.role !== ctx.viewer.role) return 'denied';
         if (viewer.expiresAt && viewer.expiresAt.getTime() <= Date.now()) return 'denied';
         if (ctx.viewer.expiresAt && ctx.viewer.expiresAt.getTime() <= Date.now()) return 'denied';
