@@ -88,6 +88,25 @@ export async function computeDrift(
       'No column to watch: none is readable in clear in both versions.',
       'columns',
     );
+  const { columns, currentRows } = await driftBetween(ctx, reference, current, watched);
+  const verdict = datasetDrift(
+    columns.map((c) => c.drifted),
+    monitor.driftShare,
+  );
+  return { columns, share: verdict.share, drifted: verdict.drifted, currentRows };
+}
+
+/**
+ * Per column drift of `current` against `reference` (two versions of one dataset, or of two
+ * datasets), both read through the gate as `ctx`'s viewer: what monitors check and what
+ * dataset comparisons report.
+ */
+export async function driftBetween(
+  ctx: AuthedContext,
+  reference: Gate,
+  current: Gate,
+  watched: readonly WatchedColumn[],
+): Promise<{ columns: ColumnDrift[]; currentRows: number }> {
   const refValues = await cachedProfile(
     ctx,
     reference,
@@ -195,11 +214,7 @@ export async function computeDrift(
     }
     return { ...base, kind: 'numeric', ...result, bins };
   });
-  const verdict = datasetDrift(
-    columns.map((c) => c.drifted),
-    monitor.driftShare,
-  );
-  return { columns, share: verdict.share, drifted: verdict.drifted, currentRows: cur.rows };
+  return { columns, currentRows: cur.rows };
 }
 
 function typeOf(gate: Gate, column: string) {
