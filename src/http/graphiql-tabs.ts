@@ -135,11 +135,12 @@ query RainyMonths($datasetId: ID!) {
   {
     name: 'start training',
     query: `# Trains a classifier of penguin species on the penguins dataset (ANALYST and up). The run
-# is queued on the job runtime; follow it in the next tab with the id this answers.
+# is queued on the job runtime; follow it in the next tab with the id this answers. A name
+# already taken is CONFLICT: retrain that model with modelId instead of name.
 mutation TrainSpecies($datasetId: ID!) {
   trainModel(
     input: {
-      name: "species"
+      name: "penguins-from-graphiql"
       datasetId: $datasetId
       target: "Species"
       features: ["Island", "Beak Length (mm)", "Beak Depth (mm)", "Flipper Length (mm)", "Body Mass (g)", "Sex"]
