@@ -11,6 +11,7 @@ import { generateApiKey } from '../auth/api-keys';
 import { hashPassword } from '../auth/passwords';
 import type { AuthedContext } from '../context';
 import { createDataset, uploadVersion } from '../datasets/service';
+import { seedDemoCampaigns } from './campaigns';
 
 export interface DemoCredentials {
   orgId: string;
@@ -116,5 +117,6 @@ export async function seedDemoDatasets(
       }),
     );
   }
+  versions.push(await seedDemoCampaigns(ctx, demoKeyId));
   return versions;
 }

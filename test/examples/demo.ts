@@ -17,7 +17,8 @@ export interface DemoServer {
 /**
  * A real server with the demo data `npm start` loads on a first start (same seed functions, in
  * the same order as src/main.ts): the demo organization, its owner and ADMIN key, the
- * vega-datasets, the drift report on stocks and the generated conversations.
+ * vega-datasets and the generated campaigns, the drift report on stocks and the generated
+ * conversations.
  */
 export async function startDemoServer(env: Record<string, string> = {}): Promise<DemoServer> {
   const server = await startTestServer({ PESO_WORKERS: '1', ...env });
@@ -59,6 +60,6 @@ export async function startDemoServer(env: Record<string, string> = {}): Promise
     const byNumber = [...node.versions].sort((a: any, b: any) => a.number - b.number);
     datasets.set(node.name, { id: node.id, versions: byNumber.map((v: any) => v.id) });
   }
-  if (datasets.size !== DEMO_DATASETS.length) throw new Error(JSON.stringify(listed));
+  if (datasets.size !== versions.length) throw new Error(JSON.stringify(listed));
   return { server, email: demo.email, password: demo.password, apiKey: demo.apiKey, datasets };
 }
