@@ -1,0 +1,237 @@
+import { readFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchBrowser, type TestBrowser } from '../helpers/browser';
+import { createApiKey, signUpOwner, startTestServer, type TestServer } from '../helpers/server';
+import { customers, customersCsv, loadCustomers, SET_POLICY } from '../query/fixtures';
+
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core) against a real
+ * server with a worker: what a person sees, live over graphql-ws, under the viewer's access.
+ * Screenshots go to test-artifacts/.
+ */
+
+const CREATE_MONITOR = `mutation($input: DriftMonitorInput!) { createDriftMonitor(input: $input) {
+  __typename ... on DriftMonitor { id } ... on Error { code message } } }`;
+const OPEN_ALERTS = `query { driftAlerts(open: true) { id columns } }`;
+const RUN_SERIES = `query($id: ID!) { trainingRun(id: $id) { status epochsDone history
+  series { name total points { step } } } }`;
+
+let server: TestServer;
+let browser: TestBrowser;
+let owner: Awaited<ReturnType<typeof signUpOwner>>;
+let viewerKey: string;
+let datasetId: string;
+let ownerPage: Page;
+
+async function signIn(page: Page, credentials: { email: string; password: string } | string) {
+  await page.goto(`${server.url}/dashboard`);
+  if (typeof credentials === 'string') {
+    await page.getByRole('tab', { name: 'API key' }).click();
+    await page.fill('input[name=apiKey]', credentials);
+  } else {
+    await page.fill('input[name=email]', credentials.email);
+    await page.fill('input[name=password]', credentials.password);
+  }
+  await page.click('[data-testid=signin] button[type=submit]');
+  await page.waitForSelector('[data-testid=viewer]');
+}
+
+const attribute = (page: Page, selector: string, name: string) =>
+  page.locator(selector).first().getAttribute(name);
+
+/** The customers with spend tripled and every row moved to one region: a real shift. */
+const shiftedCsv = () =>
+  customersCsv(customers().map((c) => ({ ...c, spend: c.spend * 3 + 40, region: 'east' })));
+
+beforeAll(async () => {
+  if (!chromiumAvailable) return;
+  server = await startTestServer({ PESO_WORKERS: '1' });
+  owner = await signUpOwner(server, 'dashboard');
+  ({ datasetId } = await loadCustomers(server, owner.token));
+  // A second dataset the viewer's key is given no policy on: it must not appear for the key.
+  await loadCustomers(server, owner.token, 'unlisted');
+  const monitor = await server.gql(
+    CREATE_MONITOR,
+    {
+      input: {
+        datasetId,
+        name: 'customers drift',
+        checkOnNewVersion: true,
+        columns: [{ column: 'spend' }, { column: 'region' }],
+      },
+    },
+    owner.token,
+  );
+  expect(monitor.data?.createDriftMonitor.__typename, JSON.stringify(monitor)).toBe('DriftMonitor');
+  const key = await createApiKey(server, owner.token, 'VIEWER');
+  viewerKey = key.secret;
+  const policy = await server.gql(
+    SET_POLICY,
+    { input: { datasetId, apiKeyId: key.id, columnRules: [{ column: 'spend', rule: 'MASK' }] } },
+    owner.token,
+  );
+  expect(policy.data?.setDatasetPolicy.__typename, JSON.stringify(policy)).toBe('DatasetPolicy');
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
+  it('signs in with a password, starts a training run and draws its chart from live events', async () => {
+    ownerPage = await browser.page();
+    await signIn(ownerPage, owner);
+    await expect(ownerPage.getByTestId('viewer').textContent()).resolves.toContain('OWNER');
+    await ownerPage.click('[data-tab=models]');
+    const form = ownerPage.getByTestId('train-form');
+    await form.locator('select[name=dataset]').selectOption({ label: 'customers' });
+    await form.locator('select[name=target]').selectOption('region');
+    await form.locator('input[name=name]').fill('region from the dashboard');
+    await form.locator('input[name=epochs]').fill('60');
+    await form.locator('button[type=submit]').click();
+
+    const run = ownerPage.getByTestId('run-chart').first();
+    await run.waitFor();
+    const runId = (await run.getAttribute('data-run'))!;
+    const loss = '[data-testid=run-chart] [data-testid=loss-chart]';
+    // The chart grows while the run is running: points drawn from events as they arrive.
+    await ownerPage.waitForFunction(
+      (s) => Number(document.querySelector(s)?.getAttribute('data-points')) >= 2,
+      loss,
+      { timeout: 120_000 },
+    );
+    const early = Number(await attribute(ownerPage, loss, 'data-points'));
+    const earlyEvents = Number(await run.getAttribute('data-live-events'));
+    await browser.screenshot(ownerPage, 'dashboard-training-live');
+    await ownerPage.waitForFunction(
+      ([s, n]) =>
+        Number(document.querySelector(s as string)?.getAttribute('data-points')) > (n as number),
+      [loss, early] as const,
+      { timeout: 120_000 },
+    );
+    await ownerPage.waitForFunction(
+      () =>
+        document.querySelector('[data-testid=run-chart]')?.getAttribute('data-status') ===
+        'SUCCEEDED',
+      null,
+      { timeout: 180_000 },
+    );
+    const final = await server.gql(RUN_SERIES, { id: runId }, owner.token);
+    const trained = final.data!.trainingRun;
+    expect(trained.status).toBe('SUCCEEDED');
+    // Every epoch was an event the page received and drew: the chart ends with as many loss
+    // points as the history the server kept (no more than 1,000, so none were merged).
+    const lossSeries = trained.series.find((s: { name: string }) => s.name === 'loss');
+    expect(lossSeries.total).toBe(trained.history.length);
+    expect(Number(await attribute(ownerPage, loss, 'data-points'))).toBe(lossSeries.total);
+    expect(Number(await run.getAttribute('data-live-events'))).toBeGreaterThan(earlyEvents);
+    expect(Number(await run.getAttribute('data-live-events'))).toBeGreaterThanOrEqual(
+      trained.history.length,
+    );
+    await expect(
+      ownerPage.locator('[data-testid=run-chart] [data-testid=metric-chart]').count(),
+    ).resolves.toBe(1);
+    await browser.screenshot(ownerPage, 'dashboard-training-done');
+    expect(browser.errors).toEqual([]);
+  }, 300_000);
+
+  it('shows a drift alert arrive live when a shifted version is uploaded, with its distributions, and acknowledges it', async () => {
+    await ownerPage.click('[data-tab=drift]');
+    const alerts = ownerPage.getByTestId('drift-alerts');
+    await alerts.waitFor();
+    await ownerPage.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
+    await expect(alerts.locator('tbody tr').count()).resolves.toBe(0);
+
+    // The upload from a second page: the first keeps its feed open.
+    const uploader = await browser.page();
+    await signIn(uploader, owner);
+    await uploader.click('[data-tab=uploads]');
+    const form = uploader.getByTestId('upload-form');
+    await form.locator('select[name=dataset]').selectOption({ label: 'customers' });
+    await form.locator('input[type=file]').setInputFiles({
+      name: 'customers-shifted.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(shiftedCsv()),
+    });
+    await form.locator('button[type=submit]').click();
+    const upload = uploader.getByTestId('uploads').locator('tbody tr').first();
+    await upload
+      .locator('td[data-column=status]', { hasText: 'READY' })
+      .waitFor({ timeout: 60_000 });
+    await expect(upload.locator('td[data-column=rows]').textContent()).resolves.toContain('40');
+    await browser.screenshot(uploader, 'dashboard-upload');
+
+    // The check runs on the new version; its alert reaches the open feed without a reload.
+    const row = alerts.locator('tbody tr', { hasText: 'customers drift' });
+    await row.waitFor({ timeout: 120_000 });
+    await expect(row.locator('.badge.new').count()).resolves.toBe(1);
+    await expect(row.locator('td[data-column=columns]').textContent()).resolves.toContain('spend');
+    await row.click();
+    const report = ownerPage.getByTestId('drift-report');
+    await report.getByTestId('drift-bins-spend').waitFor();
+    await report.getByTestId('drift-bins-region').waitFor();
+    const spend = report.getByTestId('drift-columns').locator('tbody tr', { hasText: 'spend' });
+    await expect(spend.locator('td[data-column=drifted]').textContent()).resolves.toContain('yes');
+    await browser.screenshot(ownerPage, 'dashboard-drift-alert');
+
+    const open = await server.gql(OPEN_ALERTS, {}, owner.token);
+    expect(open.data!.driftAlerts).toHaveLength(1);
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    await row.getByRole('button', { name: 'Acknowledge' }).waitFor({ state: 'detached' });
+    await expect(row.locator('td[data-column=acknowledged]').textContent()).resolves.toContain(
+      'dashboard',
+    );
+    const after = await server.gql(OPEN_ALERTS, {}, owner.token);
+    expect(after.data!.driftAlerts).toEqual([]);
+    expect(browser.errors).toEqual([]);
+  }, 300_000);
+
+  it('keeps a masked column masked for a viewer signed in with an API key, on screen and in the CSV', async () => {
+    const page = await browser.page();
+    await signIn(page, viewerKey);
+    await expect(page.getByTestId('viewer').textContent()).resolves.toContain('VIEWER');
+    // Only the dataset a policy names the key on.
+    const names = await page
+      .getByTestId('datasets')
+      .locator('td[data-column=name]')
+      .allTextContents();
+    expect(names.map((n) => n.trim())).toEqual(['customers']);
+    const rows = page.getByTestId('rows');
+    await rows.waitFor();
+    await expect(rows.locator('th[data-column=spend]').getAttribute('data-masked')).resolves.toBe(
+      'true',
+    );
+    const cells = (await rows.locator('td[data-column=spend]').allTextContents()).map((c) =>
+      c.trim(),
+    );
+    expect(cells.length).toBeGreaterThan(0);
+    expect(new Set(cells)).toEqual(new Set(['***']));
+    // No distribution is drawn from a masked column; clear ones are.
+    await page.getByTestId('counts-region').waitFor();
+    await expect(page.getByTestId('counts-spend').count()).resolves.toBe(0);
+    await browser.screenshot(page, 'dashboard-viewer-masked');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      rows.getByRole('button', { name: 'CSV' }).click(),
+    ]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    const [header, ...lines] = csv.trim().split('\r\n');
+    const column = header!.split(',').indexOf('spend');
+    expect(column).toBeGreaterThanOrEqual(0);
+    expect(lines.length).toBe(cells.length);
+    for (const line of lines) expect(line.split(',')[column]).toBe('***');
+    // Not one of the values the owner reads in clear is anywhere on the page.
+    const text = await page.locator('body').textContent();
+    // (Values with a fraction and two integer digits: no other text on the page looks like them.)
+    const clear = customers()
+      .map((c) => c.spend)
+      .filter((v) => v >= 10 && !Number.isInteger(v));
+    expect(clear.length).toBeGreaterThan(10);
+    for (const value of clear) expect(text).not.toContain(String(value));
+    expect(browser.errors).toEqual([]);
+  }, 120_000);
+});
