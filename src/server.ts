@@ -26,6 +26,7 @@ import { createEventBus, type EventBus } from './events/bus';
 import { useSharedSubscriptions } from './events/fanout';
 import { endStreams } from './events/stream';
 import { serveGraphqlWs, sharedPayload } from './events/websocket';
+import { DASHBOARD_PATH, dashboardRoute } from './http/dashboard';
 import {
   corsFor,
   originAllowed,
@@ -259,9 +260,12 @@ export async function startServer(deps: {
 
   const upload = limitedRoute(limiter, uploadRoute(contextDeps));
   const download = limitedRoute(limiter, exportRoute(contextDeps));
+  const dashboard = limitedRoute(limiter, dashboardRoute({ log }));
   const http = createServer((req, res) => {
     if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
     else if (req.url?.startsWith(EXPORT_PATH)) void download(req, res);
+    else if (req.url === DASHBOARD_PATH || req.url?.startsWith(`${DASHBOARD_PATH}/`))
+      void dashboard(req, res);
     else if (config.graphiql && req.url?.startsWith(GRAPHIQL_ASSET_PATH))
       void serveGraphiQLAsset(req, res);
     else void yoga(req, res);
