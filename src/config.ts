@@ -43,7 +43,11 @@ const envSchema = z.object({
     .default(60 * 60 * 12),
   PESO_AUTH_RECHECK_MS: z.coerce.number().int().min(50).max(30_000).default(10_000),
   /** Bytes a WebSocket may have waiting to be sent before it is closed as a slow consumer. */
-  PESO_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  PESO_WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
   PESO_MAX_UPLOAD_MB: z.coerce.number().int().min(1).default(1024),
   PESO_UPLOAD_URL_TTL_SECONDS: z.coerce
     .number()
@@ -129,6 +133,7 @@ const envSchema = z.object({
     z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   ),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
   NODE_ENV: z.string().default('development'),
 });
 
@@ -173,6 +178,8 @@ export interface Config {
   /** Bearer token `/metrics` requires; unset: open, or off when `production`. */
   metricsToken: string | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `pretty` lines for a terminal, or JSON lines (the default with NODE_ENV=production). */
+  logFormat: 'pretty' | 'json';
   production: boolean;
 }
 
@@ -289,6 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustedDocuments: e.PESO_TRUSTED_DOCUMENTS,
     metricsToken: e.PESO_METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty'),
     production: e.NODE_ENV === 'production',
   };
 }

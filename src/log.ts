@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import pretty from 'pino-pretty';
 
 /** Paths that may carry credentials; pino replaces them before anything is written. */
 const REDACT = [
@@ -19,14 +20,37 @@ const REDACT = [
 
 export type Logger = pino.Logger;
 
-/** A logger writing JSON lines to stdout, or to `destination` (tests read it). */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/** `json`: one JSON object a line (production, log shippers); `pretty`: for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * A logger writing to stdout — JSON lines, or with `format: 'pretty'` coloured lines for a
+ * terminal (pino-pretty, in this thread: no worker, nothing native) — or JSON to `destination`
+ * (tests read it).
+ */
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format: LogFormat = 'json',
+): Logger {
   const options = {
     level,
     redact: { paths: REDACT, censor: '[redacted]' },
     base: { service: 'peso' },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (format === 'pretty') {
+    return pino(
+      options,
+      pretty({
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname,service',
+        singleLine: true,
+        sync: true,
+      }),
+    );
+  }
+  return pino(options);
 }
 
 /**

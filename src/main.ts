@@ -4,6 +4,7 @@ import { contextFor } from './context';
 import { seedDemoConversations } from './conversations/demo';
 import { DEMO_DATASETS, seedDemoDatasets, seedDemoOrganization } from './demo/seed';
 import { seedDemoDrift } from './drift/demo';
+import { InstanceLockedError, lockDataDir } from './instance-lock';
 import { createLogger } from './log';
 import { startPlatform } from './platform';
 
@@ -18,12 +19,18 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, config.logFormat);
+  const lock =
+    config.database.kind === 'pglite' && config.database.dataDir !== null
+      ? lockDataDir(config.dataDir)
+      : null;
+  process.on('exit', () => lock?.release());
   const database = await openDatabase(config.database);
   log.info({ database: config.database.kind }, 'database ready');
 
   const platform = await startPlatform({ config, database, log });
   const { server } = platform;
+  lock?.serving(server.url);
   const demo = await seedDemoOrganization(database.db);
   if (demo && config.demo) {
     const started = performance.now();
@@ -94,8 +101,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `peso: failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-  );
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const message =
+    error instanceof InstanceLockedError
+      ? error.message
+      : code === 'EADDRINUSE'
+        ? `port ${process.env.PORT ?? 4000} is in use (another Peso, or another program): stop it or set PORT`
+        : `failed to start: ${error instanceof Error ? error.message : String(error)}`;
+  process.stderr.write(`peso: ${message}\n`);
   process.exit(1);
 });

@@ -30,7 +30,7 @@ async function main() {
     );
     process.exit(1);
   }
-  const log = createLogger(config.logLevel).child({ role: 'worker' });
+  const log = createLogger(config.logLevel, undefined, config.logFormat).child({ role: 'worker' });
   const database = await openDatabase(config.database);
   const events = createEventBus(database, config.redisUrl, log);
   await events.ready;
