@@ -12,13 +12,14 @@ import { openGate } from '../src/access/gate';
 import type { AuthedContext } from '../src/context';
 import type { ColumnDrift, DriftBins } from '../src/drift/check';
 import type { DriftAlertEvent } from '../src/drift/events';
+import { retrainRunsOf } from '../src/drift/retrain';
 import * as drift from '../src/drift/service';
 import { InputError, NotFoundError } from '../src/errors';
 import { openStream } from '../src/events/stream';
 import { findModel } from '../src/models/registry';
 import { UserRef } from './auth';
 import { DatasetRef, DatasetVersionRef } from './datasets';
-import { ModelRef, RunStatusEnum } from './models';
+import { ModelRef, RunStatusEnum, TrainingRunRef } from './models';
 
 const errors = {
   types: [InputError, NotFoundError],
@@ -141,6 +142,17 @@ DriftMonitorRef.implement({
       nullable: true,
       description: 'Cron expression (UTC) of scheduled checks, if any.',
     }),
+    retrainOnDrift: t.exposeBoolean('retrainOnDrift', {
+      description:
+        'A dataset-drift verdict queues a training run of the model, with its last configuration, on the drifted version; the new version takes the alias `challenger`.',
+    }),
+    promotionAlias: t.exposeString('promotionAlias', {
+      description: 'The alias the model serves under, which a retrained version may take over.',
+    }),
+    promotionMargin: t.exposeFloat('promotionMargin', {
+      description:
+        'How much a retrained version’s held-out metric (accuracy, or r2) must beat the served version’s on the same rows for automatic promotion; below it a person decides.',
+    }),
     createdAt: t.field({ type: 'DateTime', description: 'Created.', resolve: (m) => m.createdAt }),
   }),
 });
@@ -254,6 +266,15 @@ DriftReportRef.implement({
         }));
       },
     }),
+    retrainRun: t.field({
+      type: TrainingRunRef,
+      nullable: true,
+      description: 'The training run this check queued (a monitor that retrains on drift).',
+      resolve: async (r, _args, ctx) => {
+        const [run] = await retrainRunsOf(ctx as AuthedContext, [r.id]);
+        return run?.id ?? null;
+      },
+    }),
     queuedAt: t.field({ type: 'DateTime', description: 'Queued.', resolve: (r) => r.queuedAt }),
     finishedAt: t.field({
       type: 'DateTime',
@@ -306,6 +327,15 @@ const WatchedColumnInput = builder.inputType('DriftWatchedColumnInput', {
   }),
 });
 
+builder.objectField(TrainingRunRef, 'driftReport', (t) =>
+  t.field({
+    type: DriftReportRef,
+    nullable: true,
+    description: 'The drift check that queued this run, when a monitor retrains on drift.',
+    resolve: (r) => r.trigger?.reportId ?? null,
+  }),
+);
+
 const MonitorInput = builder.inputType('DriftMonitorInput', {
   description: 'A drift monitor: a model or a dataset, its reference and its columns.',
   fields: (t) => ({
@@ -331,6 +361,15 @@ const MonitorInput = builder.inputType('DriftMonitorInput', {
       description:
         'Cron expression (UTC, five fields) for checks of the latest version; null removes it.',
     }),
+    retrainOnDrift: t.boolean({
+      description: 'Model monitors: retrain on a dataset-drift verdict (default false).',
+    }),
+    promotionAlias: t.string({
+      description: 'Alias a retrained version may take over (default "production").',
+    }),
+    promotionMargin: t.float({
+      description: 'Held-out metric gain needed for automatic promotion, 0–1 (default 0.01).',
+    }),
   }),
 });
 
@@ -351,6 +390,9 @@ function monitorInput(input: typeof MonitorInput.$inferInput) {
     driftShare: input.driftShare,
     checkOnNewVersion: input.checkOnNewVersion,
     schedule: input.schedule,
+    retrainOnDrift: input.retrainOnDrift,
+    promotionAlias: input.promotionAlias,
+    promotionMargin: input.promotionMargin,
   };
 }
 

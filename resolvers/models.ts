@@ -4,7 +4,7 @@ import { encodeGlobalID, resolveOffsetConnection } from '@pothos/plugin-relay';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import type { RunStatus } from '../db/schema/common';
-import type { ModelAliasEvent, PredictionRun } from '../db/schema/models';
+import type { ModelAliasEvent, PredictionRun, PromotionOutcome } from '../db/schema/models';
 import { builder } from '../schema/builder';
 import type { AuthedContext } from '../src/context';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
@@ -291,6 +291,36 @@ ModelRef.implement({
   }),
 });
 
+const PromotionRef = builder.objectRef<PromotionOutcome>('Promotion').implement({
+  description:
+    'A version retrained on drift against the version serving under the alias, both scored on the held-out rows of the new data.',
+  fields: (t) => ({
+    promoted: t.exposeBoolean('promoted', {
+      description: 'It took over the alias; otherwise it waits (as `challenger`) for a person.',
+    }),
+    alias: t.exposeString('alias', { description: 'The alias it could take over.' }),
+    metric: t.exposeString('metric', {
+      description: 'The deciding metric: accuracy, or r2 for regression (higher is better).',
+    }),
+    challenger: t.exposeFloat('challenger', {
+      nullable: true,
+      description: 'The retrained version’s value.',
+    }),
+    champion: t.exposeFloat('champion', {
+      nullable: true,
+      description: 'The served version’s value on the same rows; null when none was served.',
+    }),
+    championVersion: t.field({
+      type: ModelVersionRef,
+      nullable: true,
+      description: 'The version that was serving.',
+      resolve: (p) => p.championVersionId,
+    }),
+    margin: t.exposeFloat('margin', { description: 'Gain needed for automatic promotion.' }),
+    reason: t.exposeString('reason', { description: 'The decision in words, with the figures.' }),
+  }),
+});
+
 const AliasChange = builder.objectRef<ModelAliasEvent>('ModelAliasChange').implement({
   description: 'An alias pointed at a version (or removed).',
   fields: (t) => ({
@@ -305,8 +335,12 @@ const AliasChange = builder.objectRef<ModelAliasEvent>('ModelAliasChange').imple
     changedBy: t.field({
       type: UserRef,
       nullable: true,
-      description: 'Who.',
+      description: 'Who; null for a change made by a rule (retraining on drift).',
       resolve: (e) => e.changedBy,
+    }),
+    reason: t.exposeString('reason', {
+      nullable: true,
+      description: 'Why: the rule and its figures, or the reason given with setModelAlias.',
     }),
   }),
 });
@@ -447,6 +481,16 @@ TrainingRunRef.implement({
           : null,
     }),
     error: t.exposeString('error', { nullable: true, description: 'Why it failed.' }),
+    promotion: t.field({
+      type: PromotionRef,
+      nullable: true,
+      description:
+        'A run retrained on drift: how its version compared with the served one and whether it was promoted; null for other runs, and unless you may see its metrics.',
+      resolve: async (r, _args, ctx) =>
+        r.promotion && (await outputsLoader(ctx as AuthedContext).load(r.id))
+          ? r.promotion
+          : null,
+    }),
     cancelRequested: t.exposeBoolean('cancelRequested', { description: 'A cancel was asked.' }),
     queuedAt: t.expose('queuedAt', { type: 'DateTime', description: 'When queued.' }),
     startedAt: t.expose('startedAt', {
@@ -792,12 +836,17 @@ builder.mutationFields((t) => ({
       modelId: t.arg.globalID({ for: [ModelRef], required: true }),
       alias: t.arg.string({ required: true }),
       versionId: t.arg.globalID({ for: [ModelVersionRef], required: true }),
+      reason: t.arg.string({
+        description: 'Why, for the alias history (e.g. "challenger reviewed").',
+        validate: z.string().max(500),
+      }),
     },
     resolve: (_root, args, ctx) =>
       registry.setAlias(ctx, {
         modelId: args.modelId.id,
         alias: args.alias,
         versionId: args.versionId.id,
+        reason: args.reason,
       }),
   }),
   removeModelAlias: t.withAuth({ role: 'ADMIN' }).field({

@@ -3,7 +3,9 @@ import type { AuthedContext } from '../context';
 import { contextFor } from '../context';
 import { executeRun } from '../jobs/runs';
 import { defineJob, type JobDomain, type WorkerContext } from '../jobs/workers';
+import { TRAIN_JOB } from '../models/training-job';
 import { computeDrift } from './check';
+import { queueRetrain } from './retrain';
 import {
   DRIFT_CHECK_JOB,
   DRIFT_SCHEDULE_JOB,
@@ -44,6 +46,23 @@ export async function runDriftCheckJob(worker: WorkerContext, reportId: string):
       const result = await computeDrift(ctx, monitor, report.currentVersionId);
       const alert = await recordResult(ctx, monitor, reportId, result);
       if (alert) deps.events.publish(`driftAlerts:${monitor.orgId}`, alert);
+      if (result.drifted && monitor.retrainOnDrift) {
+        // The check stands on its own: a retraining the owner may no longer start is logged.
+        try {
+          const run = await queueRetrain(
+            ctx,
+            monitor,
+            reportId,
+            report.currentVersionId,
+            async (runId) => {
+              await worker.jobs.send(TRAIN_JOB, { runId });
+            },
+          );
+          if (run) ctx.log.info({ runId: run.id, reportId }, 'retraining queued on drift');
+        } catch (error) {
+          ctx.log.warn({ err: error, reportId }, 'retraining on drift could not be queued');
+        }
+      }
     },
   );
 }

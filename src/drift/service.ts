@@ -43,7 +43,12 @@ export interface MonitorInput {
   checkOnNewVersion?: boolean | null;
   /** Cron expression (UTC, five fields); null removes the schedule. */
   schedule?: string | null;
+  retrainOnDrift?: boolean | null;
+  promotionAlias?: string | null;
+  promotionMargin?: number | null;
 }
+
+const ALIAS = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /** Monitors of datasets the viewer can see (an API key: only those a policy names it in). */
 function visible(ctx: AuthedContext): SQL {
@@ -87,6 +92,18 @@ function validate(input: MonitorInput) {
     throw new InputError('driftShare must be above 0 and at most 1.', 'driftShare');
   if (input.schedule && !CRON.test(input.schedule.trim()))
     throw new InputError('schedule must be a cron expression of five fields.', 'schedule');
+  if (input.promotionAlias != null && !ALIAS.test(input.promotionAlias))
+    throw new InputError(
+      'promotionAlias is lowercase letters, digits, - and _, starting with a letter.',
+      'promotionAlias',
+    );
+  if (input.promotionAlias === 'challenger')
+    throw new InputError(
+      'promotionAlias cannot be "challenger": retrained versions take that alias while they wait.',
+      'promotionAlias',
+    );
+  if (input.promotionMargin != null && !(input.promotionMargin >= 0 && input.promotionMargin <= 1))
+    throw new InputError('promotionMargin must be between 0 and 1.', 'promotionMargin');
   for (const c of input.columns ?? [])
     if (c.threshold != null && !(Number.isFinite(c.threshold) && c.threshold > 0))
       throw new InputError(`Threshold of "${c.column}" must be a positive number.`, 'columns');
@@ -128,6 +145,8 @@ export async function createMonitor(
     }
   }
   if (!datasetId) throw new InputError('Name a dataset or a model to monitor.', 'datasetId');
+  if (input.retrainOnDrift && !input.modelId)
+    throw new InputError('Only a model monitor can retrain on drift: give modelId.', 'retrainOnDrift');
   const gate = await openGate(ctx, { datasetId, versionId: referenceVersionId });
   await checkColumns(ctx, datasetId, gate.version.id, input.columns);
   const [monitor] = await ctx.db
@@ -142,6 +161,9 @@ export async function createMonitor(
       driftShare: input.driftShare ?? 0.5,
       checkOnNewVersion: input.checkOnNewVersion ?? false,
       schedule: input.schedule?.trim() || null,
+      retrainOnDrift: input.retrainOnDrift ?? false,
+      promotionAlias: input.promotionAlias ?? 'production',
+      promotionMargin: input.promotionMargin ?? 0.01,
       membershipId: ctx.viewer.membershipId,
       apiKeyId: ctx.viewer.apiKeyId,
     })
@@ -187,6 +209,8 @@ export async function updateMonitor(
 ): Promise<DriftMonitor> {
   validate(input);
   const monitor = await findMonitor(ctx, monitorId);
+  if (input.retrainOnDrift && !monitor.modelId)
+    throw new InputError('Only a model monitor can retrain on drift.', 'retrainOnDrift');
   const referenceVersionId = input.referenceVersionId ?? monitor.referenceVersionId;
   if (input.columns !== undefined || input.referenceVersionId)
     await checkColumns(
@@ -204,6 +228,9 @@ export async function updateMonitor(
       ...(input.driftShare != null ? { driftShare: input.driftShare } : {}),
       ...(input.checkOnNewVersion != null ? { checkOnNewVersion: input.checkOnNewVersion } : {}),
       ...(input.schedule !== undefined ? { schedule: input.schedule?.trim() || null } : {}),
+      ...(input.retrainOnDrift != null ? { retrainOnDrift: input.retrainOnDrift } : {}),
+      ...(input.promotionAlias != null ? { promotionAlias: input.promotionAlias } : {}),
+      ...(input.promotionMargin != null ? { promotionMargin: input.promotionMargin } : {}),
       updatedAt: new Date(),
     })
     .where(eq(driftMonitors.id, monitor.id))

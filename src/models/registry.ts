@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, lte, type SQL, sql } from 'drizzle-orm';
-import { asJson, isUniqueViolation } from '../../db/client';
+import { asJson, type Db, isUniqueViolation } from '../../db/client';
 import { datasetColumns, datasets } from '../../db/schema/datasets';
 import {
   type Model,
@@ -8,6 +8,7 @@ import {
   modelAliases,
   models,
   modelVersions,
+  type RunTrigger,
   type TrainingRun,
   trainingRuns,
 } from '../../db/schema/models';
@@ -18,10 +19,11 @@ import type { AuthedContext } from '../context';
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from '../errors';
 import type { EventBus } from '../events/bus';
 import { runsOf } from '../jobs/runs';
+import { aliasChanged, aliasTarget, predictRows, readyVersion } from './cache';
 import { planCandidates, plannedSteps } from './candidates';
 import type { TrainingEvent } from './events';
 import type { Prediction } from './train';
-import type { Algorithm, EpochEvent, Hyperparameters, ModelArtifact, Task } from './types';
+import type { Algorithm, EpochEvent, Hyperparameters, Task } from './types';
 
 export const METRIC_NAMES = [
   'accuracy',
@@ -72,8 +74,8 @@ export function publishRun(
     error: run.error ?? null,
     at: new Date().toISOString(),
   };
-  events.publish(`trainingProgress:${run.id}`, event);
-  events.publish(`trainingRuns:${run.modelId}`, event);
+  // One message for both channels: one NOTIFY per change, not one per channel.
+  events.publishAll([`trainingProgress:${run.id}`, `trainingRuns:${run.modelId}`], event);
 }
 
 /** The state of training runs, moved by the job runtime's one run-state helper. */
@@ -221,6 +223,7 @@ export async function trainModel(
   ctx: AuthedContext,
   input: TrainInput,
   send: (runId: string) => Promise<void>,
+  trigger: RunTrigger | null = null,
 ): Promise<TrainingRun> {
   if ((input.modelId == null) === (input.name == null))
     throw new InputError('Give either modelId (retrain) or name (a new model).', 'modelId');
@@ -323,6 +326,7 @@ export async function trainModel(
           ),
           membershipId: ctx.viewer.membershipId,
           apiKeyId: ctx.viewer.apiKeyId,
+          trigger,
         })
         .returning();
       return queued!;
@@ -467,7 +471,7 @@ export async function aliasHistory(ctx: AuthedContext, modelId: string, alias: s
 /** Points `alias` at a version of the model (one version per alias) and records the change. */
 export async function setAlias(
   ctx: AuthedContext,
-  input: { modelId: string; alias: string; versionId: string },
+  input: { modelId: string; alias: string; versionId: string; reason?: string | null },
 ): Promise<Model> {
   const model = await findModel(ctx, input.modelId);
   if (!ALIAS.test(input.alias))
@@ -478,22 +482,41 @@ export async function setAlias(
   const version = await findVersion(ctx, input.versionId);
   if (version.modelId !== model.id)
     throw new InputError('That version belongs to another model.', 'versionId');
-  await ctx.db.transaction(async (tx) => {
-    await tx
-      .insert(modelAliases)
-      .values({ modelId: model.id, alias: input.alias, versionId: version.id })
-      .onConflictDoUpdate({
-        target: [modelAliases.modelId, modelAliases.alias],
-        set: { versionId: version.id, updatedAt: new Date() },
-      });
-    await tx.insert(modelAliasEvents).values({
+  await ctx.db.transaction((tx) =>
+    writeAlias(tx, {
       modelId: model.id,
       alias: input.alias,
       versionId: version.id,
       changedBy: ctx.viewer.userId,
-    });
-  });
+      reason: input.reason?.trim() || null,
+    }),
+  );
+  aliasChanged(ctx.events, { modelId: model.id, alias: input.alias });
   return model;
+}
+
+/**
+ * The one writer of an alias: points it at a version and appends the change, with who made it
+ * (null for a rule) and why, to the alias history. Run inside the caller's transaction.
+ */
+export async function writeAlias(
+  tx: Db,
+  change: {
+    modelId: string;
+    alias: string;
+    versionId: string;
+    changedBy: string | null;
+    reason: string | null;
+  },
+): Promise<void> {
+  await tx
+    .insert(modelAliases)
+    .values({ modelId: change.modelId, alias: change.alias, versionId: change.versionId })
+    .onConflictDoUpdate({
+      target: [modelAliases.modelId, modelAliases.alias],
+      set: { versionId: change.versionId, updatedAt: new Date() },
+    });
+  await tx.insert(modelAliasEvents).values(change);
 }
 
 export async function removeAlias(
@@ -514,6 +537,7 @@ export async function removeAlias(
       changedBy: ctx.viewer.userId,
     });
   });
+  aliasChanged(ctx.events, { modelId: model.id, alias: input.alias });
   return model;
 }
 
@@ -575,10 +599,19 @@ export async function predictWith(
   rows: unknown[],
 ): Promise<{ version: ModelVersion; predictions: Prediction[] }> {
   let version: ModelVersion | null;
-  if (target.versionId) version = await findVersion(ctx, target.versionId);
-  else if (target.modelId && target.alias)
-    version = await versionByAlias(ctx, target.modelId, target.alias);
-  else throw new InputError('Give versionId, or modelId with alias.', 'versionId');
+  if (target.versionId) version = await versionToPredict(ctx, target.versionId);
+  else if (target.modelId && target.alias) {
+    const model = await findModel(ctx, target.modelId);
+    const alias = target.alias;
+    const versionId = await aliasTarget(ctx.events, { modelId: model.id, alias }, async () => {
+      const [row] = await ctx.db
+        .select({ versionId: modelAliases.versionId })
+        .from(modelAliases)
+        .where(and(eq(modelAliases.modelId, model.id), eq(modelAliases.alias, alias)));
+      return row?.versionId ?? null;
+    });
+    version = versionId ? (readyVersion(versionId) ?? (await versionRow(ctx, versionId))) : null;
+  } else throw new InputError('Give versionId, or modelId with alias.', 'versionId');
   if (!version) throw new NotFoundError('ModelVersion');
   await assertOutputsVisible(ctx, version);
   if (rows.length === 0 || rows.length > 10_000)
@@ -587,15 +620,36 @@ export async function predictWith(
     if (row === null || typeof row !== 'object' || Array.isArray(row))
       throw new InputError(`Row ${i + 1} is not an object of feature values.`, 'rows');
   }
-  // TensorFlow.js loads on the first prediction, not with every API process.
-  const [{ initBackend }, { predict }] = await Promise.all([
-    import('./backend'),
-    import('./train'),
-  ]);
-  await initBackend(ctx.config.tfBackend);
-  const predictions = await predict(
-    version.artifact as ModelArtifact,
+  const predictions = await predictRows(
+    ctx.config.tfBackend,
+    version,
     rows as Array<Record<string, unknown>>,
   );
   return { version, predictions };
+}
+
+/**
+ * A version to predict with, if the viewer can see it: a ready model's row is taken from memory
+ * (rows of a version never change) after a visibility check that reads no artifact.
+ */
+async function versionToPredict(ctx: AuthedContext, versionId: string): Promise<ModelVersion> {
+  const known = readyVersion(versionId);
+  if (!known) return findVersion(ctx, versionId);
+  const [visible] = await ctx.db
+    .select({ id: modelVersions.id })
+    .from(modelVersions)
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .innerJoin(datasets, eq(datasets.id, models.datasetId))
+    .where(and(eq(modelVersions.id, versionId), modelVisible(ctx.viewer)));
+  if (!visible) throw new NotFoundError('ModelVersion');
+  return known;
+}
+
+/** A version row by id, of a model already known to be visible. */
+async function versionRow(ctx: AuthedContext, versionId: string): Promise<ModelVersion | null> {
+  const [version] = await ctx.db
+    .select()
+    .from(modelVersions)
+    .where(eq(modelVersions.id, versionId));
+  return version ?? null;
 }

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { InputError } from '../errors';
-import { currentBackend } from './backend';
+import { type BackendInfo, backendForRun, currentBackend } from './backend';
 import { type Candidate, planCandidates, plannedSteps, type Resolved } from './candidates';
 import { classificationMetrics, regressionMetrics } from './metrics';
 import { type Matrix, numericValue, Preprocessor } from './preprocess';
@@ -39,6 +39,8 @@ import {
 } from './types';
 
 export interface TrainHooks {
+  /** The backend the run trains on, once chosen (before the first epoch). */
+  onBackend?(info: BackendInfo): void | Promise<void>;
   onEpoch?(e: EpochEvent): void | Promise<void>;
   shouldStop?(): boolean;
 }
@@ -524,12 +526,31 @@ export async function train(
   hooks: TrainHooks = {},
 ): Promise<TrainOutput> {
   const cfg = parseConfig(config);
-  const { backend, device } = await currentBackend();
   const examples = prepareExamples(data, cfg.task);
 
   const candidates = planCandidates(cfg);
   const selecting = candidates.length > 1;
   const split = splitRows(examples.rows.length, cfg.seed, cfg.validationSplit ?? 0.2, selecting);
+
+  // The backend is chosen per run from the models' sizes (WebGPU only where it wins and fits).
+  const inputs = Preprocessor.fit(data.features, examples.rows).width;
+  const rows = split.train.length + split.validation.length;
+  const evalRows = Math.max(
+    Math.min(rows, EPOCH_METRIC_ROWS),
+    split.validation.length,
+    Math.min(split.test.length, INFER_CHUNK),
+  );
+  const onBackend = await backendForRun(
+    candidates.map((c) => ({
+      rows,
+      inputs,
+      hidden: c.hp.hiddenUnits,
+      outputs: examples.classes?.length ?? 1,
+      batchSize: c.hp.batchSize,
+      evalRows,
+    })),
+  );
+  await hooks.onBackend?.(onBackend);
 
   const state: RunState = {
     epochsDone: 0,
@@ -615,11 +636,35 @@ export async function train(
       hyperparameters: publicHyperparameters(f.candidate.algorithm, f.candidate.hp),
       validation: f.validation,
     })),
-    backend,
-    device,
+    backend: onBackend.backend,
+    device: onBackend.device,
+    adapter: onBackend.adapter,
+    backendReason: onBackend.reason,
     epochsDone: state.epochsDone,
     cancelled: state.cancelled,
   };
+}
+
+/**
+ * Scores an artifact on the held-out test rows that `train(data, config)` would hold out (the
+ * same seeded split), so two versions — one trained elsewhere — are compared on the same rows.
+ * Returns the metrics and the name of the one that decides (accuracy, or r2 for regression).
+ */
+export async function heldOutMetrics(
+  artifact: ModelArtifact,
+  data: TrainingData,
+  config: TrainConfig,
+): Promise<{ metrics: Metrics; decisive: 'accuracy' | 'r2'; value: number | null }> {
+  const cfg = parseConfig(config);
+  const examples = prepareExamples(data, cfg.task);
+  const selecting = planCandidates(cfg).length > 1;
+  const split = splitRows(examples.rows.length, cfg.seed, cfg.validationSplit ?? 0.2, selecting);
+  const decisive = cfg.task === 'REGRESSION' ? 'r2' : 'accuracy';
+  if (!split.test.length) return { metrics: {}, decisive, value: null };
+  const rows = Array.from(split.test, (i) => examples.rows[i]!);
+  const metrics = score(await predict(artifact, rows), examples, split.test);
+  const value = metrics[decisive];
+  return { metrics, decisive, value: typeof value === 'number' ? value : null };
 }
 
 /**

@@ -1,10 +1,16 @@
 import { eq, sql } from 'drizzle-orm';
-import { models, modelVersions, type TrainingRun, trainingRuns } from '../../db/schema/models';
+import {
+  models,
+  modelVersions,
+  type TrainingRun,
+  trainingRuns,
+} from '../../db/schema/models';
 import { gatedStream, openGate } from '../access/gate';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, contextFor } from '../context';
 import { executeRun } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
+import { type RetrainScores, scoreRetrained, settleRetrained } from './promotion';
 import { publishRun, trainingRunState } from './registry';
 import type { EpochEvent, TrainConfig, TrainingData } from './types';
 
@@ -43,6 +49,8 @@ export async function runTrainingJob(worker: WorkerContext, runId: string): Prom
             await trainingRunState.update(db, runId, {
               backend: report.backend,
               device: report.device,
+              adapter: report.adapter,
+              backendReason: report.reason,
             });
             return;
           }
@@ -79,6 +87,24 @@ export async function runTrainingJob(worker: WorkerContext, runId: string): Prom
         return;
       }
       const artifact = JSON.stringify(output.artifact);
+      // A version retrained on drift is scored against the served one before the run finishes,
+      // so the run, its version, the aliases and the outcome commit together.
+      let scores: RetrainScores | null = null;
+      if (claimed.trigger) {
+        try {
+          scores = await scoreRetrained(
+            db,
+            claimed,
+            claimed.trigger,
+            output.artifact,
+            data,
+            deps.config.tfBackend,
+          );
+        } catch (error) {
+          ctx.log.error({ err: error, runId }, 'retrained version could not be scored');
+          scores = { metric: 'accuracy', challenger: null, champion: null, championVersion: null };
+        }
+      }
       const finished = await db.transaction(async (tx) => {
         const [{ n }] = (await tx
           .select({ n: sql<number>`coalesce(max(${modelVersions.number}), 0)::int` })
@@ -96,11 +122,18 @@ export async function runTrainingJob(worker: WorkerContext, runId: string): Prom
             artifactSize: Buffer.byteLength(artifact),
           })
           .returning();
+        const promotion =
+          claimed.trigger && scores
+            ? await settleRetrained(tx, claimed, claimed.trigger, version!, scores)
+            : null;
         return trainingRunState.finish(tx, runId, 'SUCCEEDED', {
+          ...(promotion ? { promotion } : {}),
           metrics: output.metrics as Record<string, unknown>,
           algorithm: output.algorithm,
           backend: output.backend,
           device: output.device,
+          adapter: output.adapter,
+          backendReason: output.backendReason,
           epochsDone: epochs,
           modelVersionId: version!.id,
         });
