@@ -555,10 +555,15 @@ function ModelsView() {
 
 // ── Drift ────────────────────────────────────────────────────────────────────────────────────
 
+/** A bin edge in at most 4 significant digits. */
+function short(value) {
+  return typeof value === 'number' ? String(Number(value.toPrecision(4))) : String(value);
+}
+
 function binLabels(bins) {
   if (bins.labels) return bins.labels;
   const e = bins.edges ?? [];
-  return e.slice(0, -1).map((from, i) => `${fmt(from)}–${fmt(e[i + 1])}`);
+  return e.slice(0, -1).map((from, i) => `${short(from)}–${short(e[i + 1])}`);
 }
 
 function DriftReport({ reportId }) {
@@ -571,7 +576,7 @@ function DriftReport({ reportId }) {
   if (!data) return html`<p class="muted">Report not visible.</p>`;
   return html`<div class="detail" data-testid="drift-report">
     <h3>Report: version ${data.currentVersion.number} against ${data.referenceVersion.number} · ${data.status}
-      ${data.drifted !== null && html` · ${data.drifted ? 'drifted' : 'no drift'} (${fmt(data.share)} of columns)`}</h3>
+      ${data.drifted !== null && html` · ${data.drifted ? 'drifted' : 'no drift'} (${Math.round((data.share ?? 0) * 100)} % of columns drifted)`}</h3>
     <${Table}
       title="Drift by column"
       testid="drift-columns"
@@ -979,7 +984,8 @@ function App() {
         )}
       </nav>
       <span class="who" data-testid="viewer">
-        ${viewer.user?.name ?? viewer.apiKey?.name} · ${viewer.role} · ${viewer.organization.name}
+        ${viewer.user?.name ?? (viewer.apiKey ? `API key ${viewer.apiKey.name}` : 'API key')} · ${viewer.role} ·
+        ${viewer.organization.name}
       </span>
       <${Connection} />
       <button type="button" class="link" onClick=${signOut}>Sign out</button>

@@ -92,6 +92,8 @@ export function BarChart({ title, labels, series, height = 200, testid }) {
   const xs = labels.map((_, i) => i);
   const data = [xs, ...series.map((s) => s.values)];
   const n = series.length;
+  // Labels that would not fit side by side are slanted.
+  const crowded = labels.length > 8 || labels.join('').length > 40;
   const key = `${labels.join('|')}#${series.map((s) => s.label).join('|')}`;
   const plot = useUplot(
     ref,
@@ -106,8 +108,8 @@ export function BarChart({ title, labels, series, height = 200, testid }) {
         {
           values: (_u, splits) =>
             splits.map((i) => (Number.isInteger(i) ? String(labels[i] ?? '') : '')),
-          rotate: labels.length > 8 ? -40 : 0,
-          size: labels.length > 8 ? 70 : 40,
+          rotate: crowded ? -40 : 0,
+          size: crowded ? 80 : 40,
         },
         {},
       ],
