@@ -85,7 +85,9 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
   }
-  process.stdout.write(`\nPeso is running: GraphiQL at ${server.url}/graphql\n\n`);
+  process.stdout.write(
+    `\nPeso is running: GraphiQL at ${server.url}/graphql, dashboard at ${server.url}/dashboard\n\n`,
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
