@@ -3,6 +3,7 @@
  * Peso's path to a hand-written baseline run in the same process.
  * Usage: npm run bench [-- viewer|ingest|query|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
  */
+import { benchDrift } from './drift';
 import { benchIngest } from './ingest';
 import { benchQuery } from './query';
 import { benchTrainBackends } from './train';
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   viewer: benchViewer,
   ingest: benchIngest,
   query: benchQuery,
+  drift: benchDrift,
   train: benchTrainBackends,
   'train-latency': benchTrainLatency,
 };
