@@ -4,7 +4,7 @@
  * process for them.
  */
 import type { TaskHandlers } from '../jobs/protocol';
-import { type BackendPreference, initBackend } from './backend';
+import { type BackendInfo, type BackendPreference, initBackend } from './backend';
 import { type Prediction, predict, train } from './train';
 import type { EpochEvent, ModelArtifact, TrainConfig, TrainingData, TrainOutput } from './types';
 
@@ -12,9 +12,7 @@ declare module '../jobs/protocol' {
   interface Tasks {
     train: {
       input: { data: TrainingData; config: TrainConfig; backend: BackendPreference };
-      progress:
-        | { type: 'started'; backend: string; device: string }
-        | { type: 'epoch'; event: EpochEvent };
+      progress: ({ type: 'started' } & BackendInfo) | { type: 'epoch'; event: EpochEvent };
       output: TrainOutput;
     };
     predict: {
@@ -31,9 +29,10 @@ declare module '../jobs/protocol' {
 
 export const tasks: TaskHandlers = {
   train: async ({ data, config, backend }, ctx) => {
-    const { backend: name, device } = await initBackend(backend);
-    await ctx.progress({ type: 'started', backend: name, device });
+    await initBackend(backend);
     return train(data, config, {
+      // Chosen per run (WebGPU for models large enough to win on it), reported before epoch 1.
+      onBackend: (info) => ctx.progress({ type: 'started', ...info }),
       onEpoch: (event) => ctx.progress({ type: 'epoch', event }),
       shouldStop: ctx.shouldStop,
     });

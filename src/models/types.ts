@@ -131,8 +131,20 @@ export interface TrainOutput {
   }>;
   backend: string;
   device: string;
+  /** The WebGPU adapter the run trained on (backend webgpu), else null. */
+  adapter: AdapterSummary | null;
+  /** Why the backend was chosen (and, under TF_BACKEND=auto, why the others were not). */
+  backendReason: string;
   epochsDone: number;
   cancelled: boolean;
+}
+
+/** A WebGPU adapter as Dawn describes it. */
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
 }
 
 /**
