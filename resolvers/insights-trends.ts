@@ -149,8 +149,15 @@ const SeasonalityRef = builder.objectRef<SeasonalityFound>('Seasonality').implem
     period: t.exposeString('period', { description: 'WEEKLY or YEARLY.' }),
     lag: t.exposeInt('lag', { description: 'Lag in buckets.' }),
     autocorrelation: t.exposeFloat('autocorrelation', { description: 'r at the lag.' }),
-    bound: t.exposeFloat('bound', { description: "Bartlett's 95% bound at the lag." }),
-    detected: t.exposeBoolean('detected', { description: 'r above the bound.' }),
+    bound: t.exposeFloat('bound', {
+      description: '95% bound of a series without autocorrelation: 1.96 / √n.',
+    }),
+    halfLagAutocorrelation: t.exposeFloat('halfLagAutocorrelation', {
+      description: 'r at half the lag: a cycle dips there, a persistent series does not.',
+    }),
+    detected: t.exposeBoolean('detected', {
+      description: 'r above the bound, and above r at half the lag by more than the bound.',
+    }),
     profile: t.floatList({
       nullable: true,
       description: 'Mean detrended deviation per phase (periods of at most 12 buckets).',

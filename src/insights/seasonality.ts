@@ -49,8 +49,13 @@ export interface SeasonalityFound {
   lag: number;
   /** Autocorrelation of the detrended series at the lag. */
   autocorrelation: number;
-  /** Bartlett's 95% bound at the lag: z · √((1 + 2 Σ_{i<lag} r_i²) / n). */
+  /** The 95% bound of a series without autocorrelation: z / √n. */
   bound: number;
+  /**
+   * Autocorrelation at half the lag (rounded down). A cycle dips there and rises again by the
+   * lag; a smooth, persistent series decays instead (r at half the lag above r at the lag).
+   */
+  halfLagAutocorrelation: number;
   detected: boolean;
   /**
    * Mean detrended deviation at each phase of the period (e.g. Monday … Sunday), for periods of
@@ -80,8 +85,10 @@ export function insufficient(
 
 /**
  * Seasonality at each period the bucket allows, on the series detrended by its least-squares
- * line. A period is claimed only with two full cycles (2 × lag buckets) and when the
- * autocorrelation at its lag is positive and above Bartlett's 95% bound.
+ * line. A period is claimed only with two full cycles (2 × lag buckets), when the
+ * autocorrelation at its lag is above the 95% bound z/√n, and when it rises from half the lag to
+ * the lag by more than that bound: a smooth, persistent series has high but decaying
+ * autocorrelation at every short lag, which is not a cycle.
  */
 export function detectSeasonality(
   values: ReadonlyArray<number | null>,
@@ -100,16 +107,16 @@ export function detectSeasonality(
       );
     const r = autocorrelation(detrended, period.lag);
     const rk = r[period.lag - 1]!;
-    let sum = 0;
-    for (let i = 0; i < period.lag - 1; i++) sum += r[i]! ** 2;
-    const bound = Z95 * Math.sqrt((1 + 2 * sum) / points);
+    const half = r[Math.floor(period.lag / 2) - 1]!;
+    const bound = Z95 / Math.sqrt(points);
     return {
       kind: 'SEASONALITY',
       period: period.name,
       lag: period.lag,
       autocorrelation: rk,
       bound,
-      detected: rk > bound,
+      halfLagAutocorrelation: half,
+      detected: rk > bound && rk - half > bound,
       profile: period.lag <= 12 ? phaseProfile(detrended, period.lag) : null,
       points,
     };
