@@ -85,11 +85,28 @@ export function categoryValue(feature: FeatureSpec, value: unknown): string | nu
   );
 }
 
+/** Rows are counted from 1 in messages, as upload errors count lines. */
 function cell(feature: FeatureSpec, row: Record<string, unknown>, index: number): unknown {
   if (row === null || typeof row !== 'object' || !(feature.name in row)) {
-    throw new FeatureError(feature.name, `Row ${index} has no feature "${feature.name}".`);
+    throw new FeatureError(feature.name, `Row ${index + 1} has no feature "${feature.name}".`);
   }
   return row[feature.name];
+}
+
+/** `read` of row `index`'s value of a feature; an error about the value names the row. */
+function valueAt<T>(
+  feature: FeatureSpec,
+  row: Record<string, unknown>,
+  index: number,
+  read: (feature: FeatureSpec, value: unknown) => T,
+): T {
+  const value = cell(feature, row, index);
+  try {
+    return read(feature, value);
+  } catch (error) {
+    if (!(error instanceof FeatureError)) throw error;
+    throw new FeatureError(error.feature, `Row ${index + 1}: ${error.message}`);
+  }
 }
 
 function fitColumn(feature: FeatureSpec, rows: Array<Record<string, unknown>>): ColumnTransform {
@@ -169,7 +186,7 @@ export class Preprocessor {
       const spec = { name: column.name, type: column.type };
       if (column.kind === 'numeric') {
         for (let i = 0; i < rows.length; i++) {
-          const v = numericValue(spec, cell(spec, rows[i]!, i));
+          const v = valueAt(spec, rows[i]!, i, numericValue);
           data[i * cols + offset] = v === null ? 0 : (v - column.mean) / column.std;
         }
         offset += 1;
@@ -177,7 +194,7 @@ export class Preprocessor {
         const index = new Map(column.categories.map((c, j) => [c, j]));
         const missing = column.categories.length;
         for (let i = 0; i < rows.length; i++) {
-          const v = categoryValue(spec, cell(spec, rows[i]!, i));
+          const v = valueAt(spec, rows[i]!, i, categoryValue);
           const j = v === null ? missing : index.get(v);
           if (j !== undefined) data[i * cols + offset + j] = 1;
         }

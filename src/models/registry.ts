@@ -612,7 +612,10 @@ export async function predictWith(
     });
     version = versionId ? (readyVersion(versionId) ?? (await versionRow(ctx, versionId))) : null;
   } else throw new InputError('Give versionId, or modelId with alias.', 'versionId');
-  if (!version) throw new NotFoundError('ModelVersion');
+  if (!version)
+    throw target.versionId
+      ? new NotFoundError('ModelVersion')
+      : new NotFoundError(`A version of this model with the alias "${target.alias}"`);
   await assertOutputsVisible(ctx, version);
   if (rows.length === 0 || rows.length > 10_000)
     throw new InputError('Give 1 to 10,000 rows.', 'rows');
