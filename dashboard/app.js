@@ -702,8 +702,27 @@ function UploadsView() {
     },
     [],
   );
+  const [watched, setWatched] = useState(null);
   const update = (versionId, change) =>
     setUploads((list) => list.map((u) => (u.versionId === versionId ? { ...u, ...change } : u)));
+  const names = new Map((datasets.data ?? []).map((d) => [d.id, d.name]));
+  // Every upload into the chosen dataset, from this page or any other client.
+  useEffect(() => {
+    if (!watched) return;
+    return subscribe('DashboardIngestion', { datasetId: watched }, ({ datasetIngestion: p }) =>
+      setUploads((list) =>
+        list.some((u) => u.versionId === p.versionId)
+          ? list.map((u) => (u.versionId === p.versionId ? { ...u, ...p } : u))
+          : [
+              { ...p, dataset: names.get(p.datasetId) ?? p.datasetId, file: '(another client)' },
+              ...list,
+            ],
+      ),
+    );
+  }, [watched]);
+  useEffect(() => {
+    if (datasets.data?.[0] && !watched) setWatched(datasets.data[0].id);
+  }, [datasets.data]);
   const submit = async (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -766,7 +785,9 @@ function UploadsView() {
       datasets.data &&
       html`<form class="inline" onSubmit=${submit} data-testid="upload-form">
         <label>Dataset
-          <select name="dataset">${datasets.data.map((d) => html`<option value=${d.id}>${d.name}</option>`)}</select>
+          <select name="dataset" onChange=${(e) => setWatched(e.currentTarget.value)}>
+            ${datasets.data.map((d) => html`<option value=${d.id}>${d.name}</option>`)}
+          </select>
         </label>
         <label>File (CSV, TSV, JSON) <input name="file" type="file" required /></label>
         <label class="check"><input name="keepTypes" type="checkbox" checked /> keep the current column types</label>
