@@ -81,14 +81,18 @@ export async function findAnomalies(
     let rows: Array<Record<string, unknown>> = [];
     if (count > 0) {
       // The rows through the gate as the viewer reads them: masked columns come back masked.
+      // An integer column is filtered by integers: x < l ⇔ x < ⌈l⌉ and x > u ⇔ x > ⌊u⌋.
+      const integer = summary.columns.find((c) => c.name === check.column)?.type === 'INTEGER';
+      const lt = integer ? Math.ceil(check.lower) : check.lower;
+      const gt = integer ? Math.floor(check.upper) : check.upper;
       const result = await gatedQuery(
         ctx,
         gate,
         {
           where: {
             or: [
-              { column: check.column, lt: check.lower },
-              { column: check.column, gt: check.upper },
+              { column: check.column, lt },
+              { column: check.column, gt },
             ],
           },
           orderBy: [{ column: check.column, direction: 'DESC' }],
