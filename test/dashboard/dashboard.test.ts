@@ -193,7 +193,8 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     const page = await browser.page();
     await signIn(page, viewerKey);
     await expect(page.getByTestId('viewer').textContent()).resolves.toContain('VIEWER');
-    // Only the dataset a policy names the key on.
+    // Only the dataset a policy names the key on (the table renders its rows all at once).
+    await page.getByTestId('datasets').locator('td[data-column=name]').first().waitFor();
     const names = await page
       .getByTestId('datasets')
       .locator('td[data-column=name]')
