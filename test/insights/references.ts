@@ -500,3 +500,31 @@ export const WEATHER_ANOMALIES = {
   temp_min: { ZSCORE: 1, TUKEY: 0, MAD: 0 },
   wind: { ZSCORE: 15, TUKEY: 34, MAD: 12 },
 };
+
+// A generated monthly series (trend 0.5 a month, a yearly sine of amplitude 10, a small
+// deterministic wiggle, +25 in July 2017 and −20 in June 2018), and its classical additive
+// decomposition computed with numpy: 2×12 centered moving average, monthly means of the
+// detrended values centered to zero, residual; anomalies where |0.6745·(r − median r)/MAD r| > 3.5.
+export const SEASONAL_CSV =
+  'month,sales,region\n2015-01-15,104.40,south\n2015-02-15,108.76,north\n2015-03-15,110.80,south\n2015-04-15,110.16,north\n2015-05-15,107.20,south\n2015-06-15,102.90,north\n2015-07-15,98.60,south\n2015-08-15,94.34,north\n2015-09-15,93.70,south\n2015-10-15,95.74,north\n2015-11-15,100.10,south\n2015-12-15,105.80,north\n2016-01-15,111.50,south\n2016-02-15,114.56,north\n2016-03-15,116.60,south\n2016-04-15,115.96,north\n2016-05-15,113.00,south\n2016-06-15,108.70,north\n2016-07-15,104.40,south\n2016-08-15,101.44,north\n2016-09-15,99.50,south\n2016-10-15,101.54,north\n2016-11-15,105.90,south\n2016-12-15,111.60,north\n2017-01-15,117.30,south\n2017-02-15,121.66,north\n2017-03-15,122.40,south\n2017-04-15,121.76,north\n2017-05-15,118.80,south\n2017-06-15,114.50,north\n2017-07-15,135.20,south\n2017-08-15,107.24,north\n2017-09-15,106.60,south\n2017-10-15,107.34,north\n2017-11-15,111.70,south\n2017-12-15,117.40,north\n2018-01-15,123.10,south\n2018-02-15,127.46,north\n2018-03-15,129.50,south\n2018-04-15,127.56,north\n2018-05-15,124.60,south\n2018-06-15,100.30,north\n2018-07-15,116.00,south\n2018-08-15,113.04,north\n2018-09-15,112.40,south\n2018-10-15,114.44,north\n2018-11-15,117.50,south\n2018-12-15,123.20,north\n2019-01-15,128.90,south\n2019-02-15,133.26,north\n2019-03-15,135.30,south\n2019-04-15,134.66,north\n2019-05-15,130.40,south\n2019-06-15,126.10,north\n2019-07-15,121.80,south\n2019-08-15,118.84,north\n2019-09-15,118.20,south\n2019-10-15,120.24,north\n2019-11-15,124.60,south\n2019-12-15,129.00,north\n';
+export const SEASONAL_REFERENCE = {
+  points: 48,
+  anomalies: [
+    {
+      bucket: '2017-07-01',
+      value: 135.2,
+      trend: 117.06666666666663,
+      seasonal: 1.4663194444444425,
+      residual: 16.66701388888891,
+      score: 8.636314285714246,
+    },
+    {
+      bucket: '2018-06-01',
+      value: 100.3,
+      trend: 118.85000000000001,
+      seasonal: -5.20347222222223,
+      residual: -13.346527777777782,
+      score: -7.005028571428534,
+    },
+  ],
+};
