@@ -1,6 +1,10 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
-/** Typed documents for clients, from the printed schema and the example operations. */
+/**
+ * Typed documents for clients, from the printed schema and the example operations (used by
+ * examples/partner-client.ts and its test). The output is committed: `.ci/run` regenerates it and
+ * fails when it differs.
+ */
 const config: CodegenConfig = {
   schema: 'schema/schema.graphql',
   documents: ['examples/**/*.graphql'],
@@ -10,6 +14,8 @@ const config: CodegenConfig = {
       // persisted-documents.json: the manifest PESO_TRUSTED_DOCUMENTS reads (sha256 → document).
       presetConfig: { persistedDocuments: { hashAlgorithm: 'sha256' } },
       config: {
+        // verbatimModuleSyntax (tsconfig): types must be imported with `import type`.
+        useTypeImports: true,
         scalars: { DateTime: 'string', JSON: 'unknown', JSONObject: 'Record<string, unknown>' },
       },
     },
@@ -18,6 +24,8 @@ const config: CodegenConfig = {
       preset: 'client',
       documents: ['dashboard/**/*.graphql'],
       config: {
+        // verbatimModuleSyntax (tsconfig): types must be imported with `import type`.
+        useTypeImports: true,
         scalars: { DateTime: 'string', JSON: 'unknown', JSONObject: 'Record<string, unknown>' },
       },
     },
