@@ -232,11 +232,14 @@ export async function datasetSegments(ctx: AuthedContext, input: SegmentsInput):
       'features',
     );
   const means = new Array<number>(dims).fill(0);
-  for (const p of raw) for (let j = 0; j < dims; j++) means[j]! += p[j]! / n;
+  for (const p of raw) for (let j = 0; j < dims; j++) means[j]! += p[j]!;
+  for (let j = 0; j < dims; j++) means[j]! /= n;
   const sds = means.map((m, j) =>
     Math.sqrt(raw.reduce((s, p) => s + (p[j]! - m) ** 2, 0) / (n - 1)),
   );
-  // A constant feature carries no distance: it stays at 0.
+  // A constant feature carries no distance: it stays at 0 (rounding alone must not make it one).
+  for (let j = 0; j < dims; j++)
+    if (sds[j]! <= 1e-12 * Math.max(1, Math.abs(means[j]!))) sds[j] = 0;
   const points = raw.map((p) => p.map((v, j) => (sds[j]! > 0 ? (v - means[j]!) / sds[j]! : 0)));
   const random = seededRandom(seed);
   const probe = subset(points, SILHOUETTE_POINTS, seededRandom(seed + 1));
