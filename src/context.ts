@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { initContextCache } from '@pothos/core';
 import type { Database, Db } from '../db/client';
+import { bindAccessCache, markSynced } from './access/cache';
 import { resolveViewer, type Viewer } from './auth/viewer';
 import type { Config } from './config';
 import type { EventBus } from './events/bus';
@@ -48,8 +49,13 @@ export async function createContext(
     origin?: string | null;
   },
 ): Promise<AppContext> {
+  bindAccessCache(deps.database, deps.events);
   const viewer = await resolveViewer(deps.database.db, deps.config.secret, request.authorization);
-  return contextFor(deps, viewer, request.requestId, request.origin);
+  const context = contextFor(deps, viewer, request.requestId, request.origin);
+  // An API key was looked up after bringing the access caches up to the database's epoch
+  // (src/access/cache.ts); other requests do that on their first use of them.
+  if (viewer?.kind === 'API_KEY') markSynced(context);
+  return context;
 }
 
 /** A context for a caller already known, e.g. the one who signed an upload URL. */

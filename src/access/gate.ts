@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { query } from '../../db/client';
-import { datasetPolicies } from '../../db/schema/access';
 import {
   type Dataset,
   type DatasetVersion,
-  datasetColumns,
   datasets,
   datasetVersions,
 } from '../../db/schema/datasets';
@@ -14,6 +12,7 @@ import { assertTable, type VersionTarget, writeVersion } from '../datasets/write
 import { InputError, NotFoundError } from '../errors';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
 import { type BudgetState, privacyBudgetState, spendPrivacyBudget } from './budget';
+import { policiesOf, versionsWithColumns } from './cache';
 import {
   compileQuery,
   cursorAt,
@@ -54,14 +53,15 @@ export async function openGate(
   const conditions = [eq(datasetVersions.datasetId, target.datasetId)];
   if (target.versionId) conditions.push(eq(datasetVersions.id, target.versionId));
   if (target.version != null) conditions.push(eq(datasetVersions.number, target.version));
-  // Three independent lookups at once (parallel on PostgreSQL). Policies and versions are read
-  // by the id given, and discarded unless the dataset proves to be in the viewer's org.
+  // Independent lookups at once (parallel on PostgreSQL); the policies come from the access
+  // cache. Policies and versions are read by the id given, and discarded unless the dataset
+  // proves to be in the viewer's org.
   const [[dataset], policies, [version]] = await Promise.all([
     ctx.db
       .select()
       .from(datasets)
       .where(and(eq(datasets.id, target.datasetId), eq(datasets.orgId, ctx.viewer.orgId))),
-    ctx.db.select().from(datasetPolicies).where(eq(datasetPolicies.datasetId, target.datasetId)),
+    policiesOf(ctx, [target.datasetId]),
     ctx.db
       .select()
       .from(datasetVersions)
@@ -71,13 +71,9 @@ export async function openGate(
   ]);
   if (!dataset) throw new NotFoundError('Dataset');
   const columns = version
-    ? await ctx.db
-        .select()
-        .from(datasetColumns)
-        .where(eq(datasetColumns.versionId, version.id))
-        .orderBy(asc(datasetColumns.position))
+    ? ((await versionsWithColumns(ctx, [version.id])).get(version.id)?.columns ?? [])
     : [];
-  const access = resolveAccess(ctx.viewer, columns, policies);
+  const access = resolveAccess(ctx.viewer, columns, policies.get(target.datasetId) ?? []);
   if (!access) throw new NotFoundError('Dataset');
   if (!version) throw new NotFoundError('DatasetVersion');
   assertTable(version.tableName);

@@ -10,6 +10,7 @@ import { apiKeys, memberships, type Role } from '../../db/schema/auth';
 import { datasetColumns, datasets, datasetVersions } from '../../db/schema/datasets';
 import type { AuthedContext } from '../context';
 import { InputError, NotFoundError } from '../errors';
+import { accessChanged, bumpAccessEpoch } from './cache';
 import { coerce, compileFilter } from './compile';
 import type { Filter } from './language';
 import { Params } from './mask';
@@ -155,7 +156,7 @@ export async function setDatasetPolicy(
   try {
     // One transaction holding the dataset's row: policy changes of one dataset are checked and
     // written one at a time, so two changes cannot each pass the check against the other's past.
-    const saved = await ctx.db.transaction(async (tx) => {
+    const { epoch, ...saved } = await ctx.db.transaction(async (tx) => {
       await lockDataset(tx, dataset.id);
       const current = await tx
         .select()
@@ -180,8 +181,9 @@ export async function setDatasetPolicy(
             .where(eq(datasetPolicies.id, existing.id))
             .returning()
         : await tx.insert(datasetPolicies).values(values).returning();
-      return row!;
+      return { ...row!, epoch: await bumpAccessEpoch(tx) };
     });
+    accessChanged(ctx, epoch, [{ kind: 'policies', datasetId: dataset.id }]);
     ctx.log.info({ datasetId: dataset.id, policyId: saved.id }, 'dataset policy set');
     return saved;
   } catch (error) {
@@ -290,7 +292,7 @@ export async function removeDatasetPolicy(
   if (!policy) throw new NotFoundError('DatasetPolicy');
   // A policy of a dataset the caller cannot see is not found either.
   await findDataset(ctx, policy.datasetId);
-  return ctx.db.transaction(async (tx) => {
+  const { removed, epoch } = await ctx.db.transaction(async (tx) => {
     await lockDataset(tx, policy.datasetId);
     const current = await tx
       .select()
@@ -307,6 +309,8 @@ export async function removeDatasetPolicy(
       current.filter((p) => p !== removed),
     );
     await tx.delete(datasetPolicies).where(eq(datasetPolicies.id, removed.id));
-    return removed;
+    return { removed, epoch: await bumpAccessEpoch(tx) };
   });
+  accessChanged(ctx, epoch, [{ kind: 'policies', datasetId: policy.datasetId }]);
+  return removed;
 }

@@ -12,6 +12,7 @@ import {
   type User,
   users,
 } from '../../db/schema/auth';
+import { accessChanged, bumpAccessEpoch, flushKeyUse } from '../access/cache';
 import type { AuthedContext } from '../context';
 import {
   ConflictError,
@@ -160,12 +161,18 @@ export async function createApiKey(
 }
 
 export async function revokeApiKey(ctx: AuthedContext, apiKeyId: string): Promise<ApiKey> {
-  const [apiKey] = await ctx.db
-    .update(apiKeys)
-    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
-    .where(and(eq(apiKeys.id, apiKeyId), eq(apiKeys.orgId, ctx.viewer.orgId)))
-    .returning();
-  if (!apiKey) throw new NotFoundError('API key');
+  // The epoch moves in the same transaction, so no process serves the key from its cache to a
+  // request that starts after this commits (src/access/cache.ts).
+  const { apiKey, epoch } = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, now())` })
+      .where(and(eq(apiKeys.id, apiKeyId), eq(apiKeys.orgId, ctx.viewer.orgId)))
+      .returning();
+    if (!row) throw new NotFoundError('API key');
+    return { apiKey: row, epoch: await bumpAccessEpoch(tx) };
+  });
+  accessChanged(ctx, epoch, [{ kind: 'apiKey', apiKeyId: apiKey.id }]);
   ctx.log.info({ apiKeyId }, 'api key revoked');
   return apiKey;
 }
@@ -174,6 +181,8 @@ export async function listApiKeys(
   ctx: AuthedContext,
   page: { limit: number; offset: number },
 ): Promise<ApiKey[]> {
+  // Uses recorded by this process and not yet written are written first.
+  await flushKeyUse(ctx.db);
   return ctx.db
     .select()
     .from(apiKeys)

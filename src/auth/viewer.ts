@@ -1,6 +1,7 @@
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { apiKeys, memberships, type Role } from '../../db/schema/auth';
+import { apiKeyByPrefix, recordKeyUse } from '../access/cache';
 import { UnauthenticatedError } from '../errors';
 import { isApiKeyFormat, parseApiKey, secretMatches } from './api-keys';
 import { verifyToken } from './tokens';
@@ -89,7 +90,10 @@ function viewerOfMembership(
 async function viewerFromApiKey(db: Db, credential: string): Promise<Viewer> {
   const parsed = parseApiKey(credential);
   if (!parsed) throw new UnauthenticatedError('Invalid API key.');
-  const [key] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, parsed.prefix));
+  const key = await apiKeyByPrefix(db, parsed.prefix, async () => {
+    const [row] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, parsed.prefix));
+    return row;
+  });
   if (!key || !secretMatches(parsed.secret, key.secretHash)) {
     throw new UnauthenticatedError('Invalid API key.');
   }
@@ -101,21 +105,23 @@ async function viewerOfKey(db: Db, key: typeof apiKeys.$inferSelect): Promise<Vi
   if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) {
     throw new UnauthenticatedError('API key expired.');
   }
-  await db
-    .update(apiKeys)
-    .set({ lastUsedAt: sql`now()` })
-    .where(
-      and(
-        eq(apiKeys.id, key.id),
-        or(
-          isNull(apiKeys.lastUsedAt),
-          lt(
-            apiKeys.lastUsedAt,
-            sql`now() - make_interval(secs => ${LAST_USED_RESOLUTION_SECONDS})`,
+  await recordKeyUse(db, key.id, () =>
+    db
+      .update(apiKeys)
+      .set({ lastUsedAt: sql`now()` })
+      .where(
+        and(
+          eq(apiKeys.id, key.id),
+          or(
+            isNull(apiKeys.lastUsedAt),
+            lt(
+              apiKeys.lastUsedAt,
+              sql`now() - make_interval(secs => ${LAST_USED_RESOLUTION_SECONDS})`,
+            ),
           ),
         ),
       ),
-    );
+  );
   return {
     kind: 'API_KEY',
     orgId: key.orgId,

@@ -11,6 +11,7 @@ import {
   datasetVersions,
   type Sensitivity,
 } from '../../db/schema/datasets';
+import { accessChanged, BUMP_EPOCH_SQL, bumpAccessEpoch } from '../access/cache';
 import { visibleRowCount } from '../access/gate';
 import {
   accessOfVersions,
@@ -278,7 +279,7 @@ export async function updateDataset(
 /** Deletes a dataset with every version and its stored rows, in one transaction. */
 export async function deleteDataset(ctx: AuthedContext, datasetId: string): Promise<Dataset> {
   const dataset = await findDataset(ctx, datasetId);
-  await withLoadTransaction(ctx.database, async (tx) => {
+  const epoch = await withLoadTransaction(ctx.database, async (tx) => {
     const versions = await tx.exec(
       'select table_name from dataset_versions where dataset_id = $1',
       [dataset.id],
@@ -289,7 +290,10 @@ export async function deleteDataset(ctx: AuthedContext, datasetId: string): Prom
       await tx.exec(`drop table if exists ${table}`);
     }
     await tx.exec('delete from datasets where id = $1', [dataset.id]);
+    const [bumped] = await tx.exec(BUMP_EPOCH_SQL);
+    return Number(bumped?.n);
   });
+  accessChanged(ctx, epoch, [{ kind: 'dataset', datasetId: dataset.id }]);
   ctx.log.info({ datasetId }, 'dataset deleted');
   return dataset;
 }
@@ -315,14 +319,18 @@ export async function setColumnSensitivity(
   if (!visible.some((c) => c.name === input.column))
     throw new InputError(`No column named "${input.column}".`, 'column');
   await assertSensitivityKeepsAccess(ctx, dataset.id, input.column, input.sensitivity);
-  const updated = await ctx.db
-    .update(datasetColumns)
-    .set({ sensitivity: input.sensitivity })
-    .where(
-      and(inArray(datasetColumns.versionId, versionIds), eq(datasetColumns.name, input.column)),
-    )
-    .returning({ id: datasetColumns.id });
-  if (updated.length === 0) throw new InputError(`No column named "${input.column}".`, 'column');
+  const epoch = await ctx.db.transaction(async (tx) => {
+    const updated = await tx
+      .update(datasetColumns)
+      .set({ sensitivity: input.sensitivity })
+      .where(
+        and(inArray(datasetColumns.versionId, versionIds), eq(datasetColumns.name, input.column)),
+      )
+      .returning({ id: datasetColumns.id });
+    if (updated.length === 0) throw new InputError(`No column named "${input.column}".`, 'column');
+    return bumpAccessEpoch(tx);
+  });
+  accessChanged(ctx, epoch, [{ kind: 'columns', datasetId: dataset.id }]);
   return dataset;
 }
 
