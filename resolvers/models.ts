@@ -378,6 +378,22 @@ ModelVersionRef.implement({
   }),
 });
 
+const GpuAdapterRef = builder
+  .objectRef<{ vendor: string; architecture: string; device: string; description: string }>(
+    'GpuAdapter',
+  )
+  .implement({
+    description: 'A WebGPU adapter as Dawn (over Vulkan) describes it.',
+    fields: (t) => ({
+      vendor: t.exposeString('vendor', { description: 'Vendor, e.g. nvidia or mesa.' }),
+      architecture: t.exposeString('architecture', {
+        description: 'Architecture, e.g. hopper; software for a CPU implementation.',
+      }),
+      device: t.exposeString('device', { description: 'Device name or id.' }),
+      description: t.exposeString('description', { description: 'Driver description.' }),
+    }),
+  });
+
 const SeriesPointRef = builder.objectRef<SeriesPoint>('SeriesPoint').implement({
   description:
     'A bucket of consecutive epochs of a series: its last step, and min, max and last value.',
@@ -424,6 +440,17 @@ TrainingRunRef.implement({
       description: 'TensorFlow.js backend used (wasm, cpu, tensorflow, …).',
     }),
     device: t.exposeString('device', { nullable: true, description: 'CPU or GPU.' }),
+    adapter: t.field({
+      type: GpuAdapterRef,
+      nullable: true,
+      description: 'The WebGPU adapter it trained on (backend webgpu).',
+      resolve: (r) => r.adapter ?? null,
+    }),
+    backendReason: t.exposeString('backendReason', {
+      nullable: true,
+      description:
+        'Why the backend was chosen; under TF_BACKEND=auto also why the others were not (no adapter, model below the GPU threshold, over the buffer limit, failed parity check).',
+    }),
     worker: t.exposeString('worker', { nullable: true, description: 'host:pid of the worker.' }),
     epochsDone: t.exposeInt('epochsDone', { description: 'Epochs finished (all candidates).' }),
     totalEpochs: t.exposeInt('totalEpochs', {
@@ -487,9 +514,7 @@ TrainingRunRef.implement({
       description:
         'A run retrained on drift: how its version compared with the served one and whether it was promoted; null for other runs, and unless you may see its metrics.',
       resolve: async (r, _args, ctx) =>
-        r.promotion && (await outputsLoader(ctx as AuthedContext).load(r.id))
-          ? r.promotion
-          : null,
+        r.promotion && (await outputsLoader(ctx as AuthedContext).load(r.id)) ? r.promotion : null,
     }),
     cancelRequested: t.exposeBoolean('cancelRequested', { description: 'A cancel was asked.' }),
     queuedAt: t.expose('queuedAt', { type: 'DateTime', description: 'When queued.' }),

@@ -268,15 +268,18 @@ export async function backendForRun(shapes: ModelShape[]): Promise<BackendInfo> 
       `${millions(macs)} multiply-adds a step, below the GPU threshold of ${millions(threshold)}`,
     );
   }
-  const gpu = await webgpuStatus();
-  if (!gpu.ok) return stay(gpu.reason);
-  if (gpu.adapter.software) {
+  // Adapter and limits first: the parity check (a second backend's first step) only when needed.
+  const probe = await probeWebGpu();
+  if (!probe.ok) return stay(probe.reason);
+  if (probe.adapter.software) {
     return stay(
-      `the only adapter is a software one (${adapterName(gpu.adapter)}), slower than wasm`,
+      `the only adapter is a software one (${adapterName(probe.adapter)}), slower than wasm`,
     );
   }
-  const tooLarge = notFitting(shapes, gpu.adapter);
+  const tooLarge = notFitting(shapes, probe.adapter);
   if (tooLarge) return stay(tooLarge);
+  const gpu = await webgpuStatus();
+  if (!gpu.ok) return stay(gpu.reason);
   return activate({
     ...gpu.info,
     reason: `auto: ${millions(macs)} multiply-adds a step (GPU threshold ${millions(threshold)}); ${gpu.info.reason}`,
