@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
 import { createClient } from 'redis';
 import type { Database } from '../../db/client';
@@ -6,7 +7,7 @@ import type { ConversationEvent } from '../conversations/events';
 import type { IngestionEvent } from '../datasets/events';
 import type { DriftAlertEvent } from '../drift/events';
 import { errorSummary, type Logger } from '../log';
-import type { TrainingControl, TrainingEvent } from '../models/events';
+import type { ModelAliasChange, TrainingControl, TrainingEvent } from '../models/events';
 
 /**
  * Every topic, composed from the domains' event types, with per-id channels. Publish only after
@@ -22,6 +23,8 @@ export type Topics = {
   [topic: `driftAlerts:${string}`]: [DriftAlertEvent];
   /** `conversationEvents:<orgId>`: new messages and categorization results of an organization. */
   [topic: `conversationEvents:${string}`]: [ConversationEvent];
+  /** An alias of a model changed: every process drops what it remembered of it. */
+  modelAliases: [ModelAliasChange];
 };
 
 /** Largest payload PostgreSQL NOTIFY carries. */
@@ -35,7 +38,7 @@ const PROBE_TIMEOUT_MS = 2_000;
  * events published by any other process or worker sharing the database.
  */
 function postgresTarget(database: Extract<Database, { kind: 'postgres' }>, log?: Logger) {
-  const local = new EventTarget();
+  const local = localTarget();
   /** Probes sent by `listening()` awaiting their echo, by id. */
   const probes = new Map<string, () => void>();
   const listener = database.sql.listen(CHANNEL, (payload) => {
@@ -113,7 +116,7 @@ function postgresTarget(database: Extract<Database, { kind: 'postgres' }>, log?:
  * rates beyond what NOTIFY suits.
  */
 function redisTarget(url: string, log?: Logger) {
-  const local = new EventTarget();
+  const local = localTarget();
   // While Redis is unreachable a publish fails at once rather than waiting in the client's
   // offline queue (a backlog that would arrive late, all at once, or never).
   const publisher = createClient({ url, disableOfflineQueue: true });
@@ -172,6 +175,13 @@ function redisTarget(url: string, log?: Logger) {
       await Promise.allSettled([subscriber.close(), publisher.close()]);
     },
   };
+}
+
+/** This process's subscribers by topic: thousands may listen to one run, none is a leak. */
+function localTarget(): EventTarget {
+  const target = new EventTarget();
+  setMaxListeners(0, target);
+  return target;
 }
 
 /**
@@ -241,7 +251,7 @@ export function createEventBus(database?: Database, redisUrl?: string, log?: Log
       close: relay.close,
     });
   }
-  return Object.assign(withPublishAll(createPubSub<Topics>(), null), {
+  return Object.assign(withPublishAll(createPubSub<Topics>({ eventTarget: localTarget() }), null), {
     ready: Promise.resolve(),
     listening: always,
     close: async () => {},

@@ -29,3 +29,12 @@ export interface TrainingEvent {
 export interface TrainingControl {
   action: 'CANCEL';
 }
+
+/**
+ * Sent on `modelAliases` after an alias of the model was pointed elsewhere or removed:
+ * every API process drops what it remembered of that alias.
+ */
+export interface ModelAliasChange {
+  modelId: string;
+  alias: string;
+}
