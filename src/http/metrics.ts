@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PothosValidationError } from '@pothos/core';
 import {
   type DocumentNode,
   type ExecutionResult,
+  GraphQLError,
   type GraphQLSchema,
   getOperationAST,
   Kind,
@@ -10,8 +12,9 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type Database, query } from '../../db/client';
+import { type Database, isDatabaseUnavailable, query } from '../../db/client';
 import type { Config } from '../config';
+import { PesoError } from '../errors';
 import { errorSummary, type Logger } from '../log';
 import { restRouteOf } from './rest';
 
@@ -95,10 +98,28 @@ function transportOf(context: Record<string, unknown>, subscription: boolean): T
   return subscription ? 'sse' : 'http';
 }
 
-function codeOf(error: { message?: string; extensions?: Record<string, unknown> }): string {
-  const code = error.extensions?.code;
+/**
+ * The code a client reads for an error. Results may be seen here before yoga's masking has set
+ * `extensions.code`, so the error it wraps is read the way `maskError` reads it.
+ */
+function codeOf(error: unknown): string {
+  const located = error instanceof GraphQLError ? error : null;
+  const original = located ? located.originalError : error;
+  const code =
+    located?.extensions?.code ??
+    (original instanceof PesoError
+      ? original.code
+      : original instanceof PothosValidationError
+        ? 'BAD_USER_INPUT'
+        : isDatabaseUnavailable(original)
+          ? 'SERVICE_UNAVAILABLE'
+          : original instanceof GraphQLError
+            ? original.extensions?.code
+            : undefined);
   if (typeof code === 'string') return CODE.test(code) ? code : 'OTHER';
-  return error.message === 'Unexpected error.' ? 'INTERNAL' : 'UNCODED';
+  // A request graphql-js refused (a variable of the wrong type) has no code; anything else is a
+  // bug that reaches the client as "Unexpected error.".
+  return located && !original ? 'UNCODED' : 'INTERNAL';
 }
 
 export interface Metrics {
@@ -240,7 +261,7 @@ export function createMetrics(deps: { config: Config; database: Database; log: L
       for (const field of fields) operations.inc({ transport, type, field });
       return {
         onSubscribeError({ error }) {
-          errors.inc({ transport, code: codeOf(error as { message?: string }) });
+          errors.inc({ transport, code: codeOf(error) });
         },
         onSubscribeResult({ result }) {
           operationDuration.observe({ transport, type }, (performance.now() - started) / 1000);

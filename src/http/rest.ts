@@ -13,6 +13,8 @@ import {
   getNamedType,
   isAbstractType,
   isObjectType,
+  isScalarType,
+  isSpecifiedScalarType,
   Kind,
   type OperationDefinitionNode,
 } from 'graphql';
@@ -171,6 +173,78 @@ export function restRouteOf(method: string, pathname: string): string | null {
       return `${route.method} ${REST_BASE}${route.path.replace(/:([^/]+)/g, '{$1}')}`;
   }
   return null;
+}
+
+/** JSON schemas of the schema's own scalars (sofa would otherwise point at missing components). */
+const SCALAR_SCHEMAS: Record<string, object> = {
+  DateTime: { type: 'string', format: 'date-time' },
+  JSON: { description: 'Any JSON value.' },
+  JSONObject: { type: 'object', additionalProperties: true },
+};
+
+function customScalars(schema: GraphQLSchema): Record<string, object> {
+  const scalars: Record<string, object> = {};
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isScalarType(type) || isSpecifiedScalarType(type)) continue;
+    scalars[type.name] = SCALAR_SCHEMAS[type.name] ?? {
+      description: type.description ?? type.name,
+    };
+  }
+  return scalars;
+}
+
+/** The answers every operation may give besides its result, with the body they carry. */
+const ERROR_RESPONSES: Record<string, string> = {
+  '400': 'Bad input (`BAD_USER_INPUT`, `LIMIT_EXCEEDED`), naming what was wrong.',
+  '401': 'No credential, or one that is not valid (`UNAUTHENTICATED`).',
+  '403': 'The credential may not do this (`FORBIDDEN`, `PRIVACY_BUDGET_EXHAUSTED`).',
+  '404': 'Not found, or not visible to you (`NOT_FOUND`).',
+  '429': 'Rate limited (`RATE_LIMITED`); `Retry-After` says when to come back.',
+  '503': 'The database is unavailable (`SERVICE_UNAVAILABLE`); `Retry-After` says when to retry.',
+};
+
+/** Adds the error body and answers to the document sofa built. */
+type OpenApiOperation = {
+  parameters?: { in: string; required?: boolean }[];
+  responses?: Record<string, unknown>;
+};
+
+function documentErrors(document: {
+  components: { schemas: Record<string, unknown> };
+  paths?: Record<string, Record<string, OpenApiOperation>>;
+}) {
+  document.components.schemas.RestError = {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', description: 'A stable machine-readable code.' },
+          message: { type: 'string', description: 'A sentence for people.' },
+          field: { type: 'string', nullable: true, description: 'The input that was wrong.' },
+          entity: { type: 'string', description: 'What was not found.' },
+          retryAfter: { type: 'integer', description: 'Seconds to wait (429, 503).' },
+        },
+      },
+    },
+  };
+  for (const methods of Object.values(document.paths ?? {})) {
+    for (const operation of Object.values(methods)) {
+      // A path parameter is always there, even where GraphQL's argument is optional
+      // (`predict(modelId:)` also takes `versionId`).
+      for (const parameter of operation.parameters ?? [])
+        if (parameter.in === 'path') parameter.required = true;
+      operation.responses ??= {};
+      for (const [status, description] of Object.entries(ERROR_RESPONSES)) {
+        operation.responses[status] ??= {
+          description,
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/RestError' } } },
+        };
+      }
+    }
+  }
 }
 
 /** HTTP status of an error code; unknown codes are a bug and answer 500. */
@@ -332,9 +406,11 @@ export function useRest(deps: { limiter: RateLimiter; log: Logger }): Plugin & {
         description: route.description,
       };
     }
+    const projection = restProjection(schema);
     handler = useSofa({
       basePath: REST_BASE,
-      schema: restProjection(schema),
+      schema: projection,
+      customScalars: customScalars(projection),
       depthLimit: 1,
       routes,
       errorHandler,
@@ -376,6 +452,7 @@ export function useRest(deps: { limiter: RateLimiter; log: Logger }): Plugin & {
         );
       }) as unknown as SofaConfig['execute'],
     });
+    documentErrors(openApiOf(handler) as Parameters<typeof documentErrors>[0]);
   };
 
   return {
