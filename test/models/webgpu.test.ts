@@ -220,7 +220,8 @@ describe.skipIf(noVulkan)('a training run through a worker with TF_BACKEND=webgp
       let run: Record<string, any> | undefined;
       for (let i = 0; i < 600; i++) {
         const q = await server.gql(
-          'query($id: ID!) { trainingRun(id: $id) { status error backend device metrics { accuracy } } }',
+          `query($id: ID!) { trainingRun(id: $id) { status error backend device backendReason
+            adapter { vendor architecture device description } metrics { accuracy } } }`,
           { id },
           owner.token,
         );
@@ -234,17 +235,22 @@ describe.skipIf(noVulkan)('a training run through a worker with TF_BACKEND=webgp
         device: probe.adapter.software ? 'CPU' : 'GPU',
       });
       expect(run!.metrics.accuracy).toBeGreaterThan(0.5);
+      const adapter = {
+        vendor: probe.adapter.vendor,
+        architecture: probe.adapter.architecture,
+        device: probe.adapter.device,
+        description: probe.adapter.description,
+      };
+      expect(run!.adapter).toEqual(adapter);
+      expect(run!.backendReason).toMatch(
+        /^TF_BACKEND=webgpu; WebGPU adapter .+ passed its parity check$/,
+      );
       // the only run of this fresh database
       const rows = await server.database.db.select().from(trainingRuns);
       expect(rows).toHaveLength(1);
       const row = rows[0];
       expect(row).toMatchObject({ status: 'SUCCEEDED', backend: 'webgpu' });
-      expect(row!.adapter).toEqual({
-        vendor: probe.adapter.vendor,
-        architecture: probe.adapter.architecture,
-        device: probe.adapter.device,
-        description: probe.adapter.description,
-      });
+      expect(row!.adapter).toEqual(adapter);
       expect(row!.backendReason).toMatch(
         /^TF_BACKEND=webgpu; WebGPU adapter .+ passed its parity check$/,
       );
