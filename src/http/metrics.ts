@@ -141,7 +141,7 @@ export interface Metrics {
 export function createMetrics(deps: { config: Config; database: Database; log: Logger }): Metrics {
   const { config, database, log } = deps;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'peso_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'peso_' });
 
   const httpRequests = new Counter({
     name: 'peso_http_requests_total',
