@@ -13,7 +13,7 @@ import {
   subscribe,
   unwrap,
 } from './api.js';
-import { BarChart, LineChart } from './charts.js';
+import { BarChart, Heatmap, LineChart } from './charts.js';
 import { fmt, saveCsv } from './export.js';
 
 const html = htm.bind(h);
@@ -167,25 +167,6 @@ function ruleOf(column) {
   return column.access && column.access !== 'CLEAR' ? column.access : null;
 }
 
-function ValueCounts({ dataset, column }) {
-  const { data, error, loading } = useLoad(async () => {
-    const { datasetQuery } = await gql('DashboardValueCounts', {
-      datasetId: dataset.id,
-      column: column.name,
-      first: 20,
-    });
-    return unwrap(datasetQuery);
-  }, [dataset.id, column.name]);
-  if (loading) return html`<${Loading} when=${true} />`;
-  if (error) return html`<${ErrorNote} error=${error} />`;
-  return html`<${BarChart}
-    title=${`${dataset.name}: ${column.name} (most frequent values)`}
-    testid=${`counts-${column.name}`}
-    labels=${data.rows.map((r) => (r.value === null ? '(null)' : String(r.value)))}
-    series=${[{ label: 'rows', values: data.rows.map((r) => Number(r.count)) }]}
-  />`;
-}
-
 function DatasetDetail({ dataset }) {
   const version = dataset.currentVersion;
   const rows = useLoad(async () => {
@@ -193,8 +174,7 @@ function DatasetDetail({ dataset }) {
     return unwrap(datasetQuery);
   }, [dataset.id, version?.id]);
   if (!version) return html`<p class="muted">No version yet.</p>`;
-  const clear = version.columns.filter((c) => !ruleOf(c));
-  const hidden = version.columns.filter((c) => ruleOf(c));
+  const notClear = version.columns.filter((c) => ruleOf(c));
   return html`<div class="detail" data-testid="dataset-detail">
     <h2>${dataset.name} <span class="muted">v${version.number} · ${fmt(version.rowCount)} rows</span></h2>
     <${Table}
@@ -223,17 +203,142 @@ function DatasetDetail({ dataset }) {
         rows=${rows.data.rows}
       />`
     }
+    ${notClear.length > 0 && html`<p class="muted">Not in the insights (not readable in clear for you): ${notClear.map((c) => `${c.name} (${c.access})`).join(', ')}</p>`}
     <${InsightsPanel} dataset=${dataset} />
-    <h3>Distributions</h3>
-    ${hidden.length > 0 && html`<p class="muted">Not charted (not readable in clear for you): ${hidden.map((c) => `${c.name} (${c.access})`).join(', ')}</p>`}
-    <div class="grid">
-      ${clear.slice(0, 8).map((c) => html`<${ValueCounts} key=${c.name} dataset=${dataset} column=${c} />`)}
-    </div>
   </div>`;
 }
 
-function InsightsPanel() {
-  return null;
+const seconds = (period) => Date.parse(`${period.slice(0, 10)}T00:00:00Z`) / 1000;
+
+/** A measure over time with the buckets that break its seasonal pattern marked. */
+function TrendChart({ dataset, entry }) {
+  const { data, error, loading } = useLoad(async () => {
+    const { datasetInsights } = await gql('DashboardTrend', {
+      datasetId: dataset.id,
+      input: {
+        timeColumn: entry.time,
+        measure: entry.measure,
+        aggregate: 'AVG',
+        bucket: entry.unit === 'month' ? 'MONTH' : 'DAY',
+      },
+    });
+    return unwrap(datasetInsights.trend);
+  }, [dataset.id, entry.time, entry.measure, entry.unit]);
+  if (loading) return html`<${Loading} when=${true} />`;
+  if (error) return html`<${ErrorNote} error=${error} />`;
+  const anomalous = new Map(entry.anomalies.map((a) => [a.bucket, a.value]));
+  const starts = new Set(data.changepoints?.starts ?? []);
+  return html`<${LineChart}
+    title=${`${dataset.name}: ${entry.measure} per ${entry.unit} (mean), anomalies marked`}
+    testid=${`trend-${entry.measure}`}
+    time=${true}
+    xs=${data.series.map((b) => seconds(b.label))}
+    series=${[
+      { label: entry.measure, values: data.series.map((b) => b.value) },
+      {
+        label: 'anomaly',
+        dots: true,
+        color: '#dc2626',
+        values: data.series.map((b) => anomalous.get(b.label) ?? null),
+      },
+      {
+        label: 'new mean starts',
+        dots: true,
+        color: '#16a34a',
+        values: data.series.map((b) => (starts.has(b.label) ? b.value : null)),
+      },
+    ]}
+  />`;
+}
+
+/**
+ * The dataset's insights (datasetInsights): per-column histograms and top values, the
+ * correlation heatmap, anomalies and trends with their anomalies, all of the columns and rows
+ * the viewer reads in clear. A large version is computed by a job: polled until ready.
+ */
+function InsightsPanel({ dataset }) {
+  const [tick, setTick] = useState(0);
+  const [method, setMethod] = useState('pearson');
+  const insights = useLoad(
+    async () => (await gql('DashboardInsights', { datasetId: dataset.id })).datasetInsights,
+    [dataset.id, tick],
+  );
+  const data = insights.data;
+  useEffect(() => {
+    if (data?.status !== 'COMPUTING') return;
+    const timer = setTimeout(() => setTick((n) => n + 1), 2000);
+    return () => clearTimeout(timer);
+  }, [data]);
+  if (insights.error) return html`<${ErrorNote} error=${insights.error} />`;
+  if (!data) return html`<${Loading} when=${true} />`;
+  if (data.status === 'COMPUTING') {
+    const p = data.progress;
+    return html`<div data-testid="insights" data-status="COMPUTING">
+      <h3>Insights</h3>
+      <p class="muted">Computing${p?.phase ? ` (${p.phase})` : ''}…</p>
+      <progress max=${p?.totalSteps ?? 1} value=${p?.step ?? 0}></progress>
+    </div>`;
+  }
+  const columns = data.columns ?? [];
+  const matrix = data.correlations?.[method];
+  return html`<div data-testid="insights" data-status=${data.status}>
+    <h3>Insights <span class="muted">${fmt(data.rows)} rows you may see</span></h3>
+    ${data.narrative && html`<p class="narrative">${data.narrative.text}</p>`}
+    <${Table}
+      title=${`${dataset.name} column statistics`}
+      testid="column-statistics"
+      columns=${['name', 'kind', 'count', 'nulls', 'distinct', 'mean', 'median', 'std', 'min', 'max'].map((key) => ({ key }))}
+      rows=${columns}
+    />
+    <div class="grid">
+      ${columns.map((c) =>
+        c.histogram.length > 0
+          ? html`<${BarChart}
+              key=${c.name}
+              title=${`${dataset.name}: ${c.name} histogram`}
+              testid=${`distribution-${c.name}`}
+              labels=${c.histogram.map((b) => `${short(b.lower)}–${short(b.upper)}`)}
+              series=${[{ label: 'rows', values: c.histogram.map((b) => b.count) }]}
+            />`
+          : c.topCategories.length > 0
+            ? html`<${BarChart}
+                key=${c.name}
+                title=${`${dataset.name}: ${c.name} (most frequent values)`}
+                testid=${`distribution-${c.name}`}
+                labels=${c.topCategories.map((t) => t.value)}
+                series=${[{ label: 'rows', values: c.topCategories.map((t) => t.count) }]}
+              />`
+            : null,
+      )}
+      ${
+        matrix &&
+        data.correlations.columns.length > 1 &&
+        html`<div>
+          <${Heatmap}
+            title=${`${dataset.name}: ${method === 'pearson' ? 'Pearson' : 'Spearman'} correlations`}
+            testid="correlations"
+            labels=${data.correlations.columns}
+            matrix=${matrix}
+          />
+          <label class="check">
+            <input type="checkbox" checked=${method === 'spearman'}
+              onChange=${(e) => setMethod(e.currentTarget.checked ? 'spearman' : 'pearson')} />
+            Spearman (ranks)
+          </label>
+        </div>`
+      }
+      ${(data.seasonalAnomalies ?? []).slice(0, 4).map((entry) => html`<${TrendChart} key=${`${entry.time}/${entry.measure}`} dataset=${dataset} entry=${entry} />`)}
+    </div>
+    ${
+      (data.anomalies ?? []).length > 0 &&
+      html`<${Table}
+        title=${`${dataset.name} anomalies`}
+        testid="anomalies"
+        columns=${[{ key: 'column' }, { key: 'rule' }, { key: 'count', label: 'rows flagged' }, { key: 'lower' }, { key: 'upper' }]}
+        rows=${data.anomalies}
+      />`
+    }
+  </div>`;
 }
 
 function DatasetsView() {
@@ -820,7 +925,6 @@ function UploadsView() {
 // ── Conversations ────────────────────────────────────────────────────────────────────────────
 
 const day = (date) => date.toISOString().slice(0, 10);
-const seconds = (period) => Date.parse(`${period}T00:00:00Z`) / 1000;
 
 function ConversationsView() {
   const [range, setRange] = useState(() => {

@@ -54,6 +54,13 @@ export function LineChart({ title, xs, series, time = false, height = 220, testi
         ...series.map((s, i) => ({
           label: s.label,
           stroke: s.color ?? COLORS[i % COLORS.length],
+          // Marks (anomalies, changepoints): points only, no line between them.
+          ...(s.dots
+            ? {
+                paths: () => null,
+                points: { show: true, size: 9, fill: s.color ?? COLORS[i % COLORS.length] },
+              }
+            : {}),
           width: s.thin ? 1 : 2,
           dash: s.thin ? [4, 4] : undefined,
           spanGaps: true,

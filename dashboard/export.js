@@ -106,6 +106,13 @@ export function chartSvg({ title, xs, series, xLabel = (x) => x }) {
           `<rect x="${x.toFixed(2)}" y="${sy(Math.max(v, 0)).toFixed(2)}" width="${w.toFixed(2)}" height="${Math.abs(sy(v) - sy(0)).toFixed(2)}" fill="${s.color}"/>`,
         );
       });
+    } else if (s.dots) {
+      s.values.forEach((v, i) => {
+        if (typeof v !== 'number') return;
+        parts.push(
+          `<circle cx="${sx(xs[i], i).toFixed(2)}" cy="${sy(v).toFixed(2)}" r="4" fill="${s.color}"/>`,
+        );
+      });
     } else {
       let d = '';
       s.values.forEach((v, i) => {

@@ -85,6 +85,11 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     ownerPage = await browser.page();
     await signIn(ownerPage, owner);
     await expect(ownerPage.getByTestId('viewer').textContent()).resolves.toContain('OWNER');
+    // The dataset's insights: a histogram of every column, the correlation heatmap.
+    await ownerPage.getByTestId('distribution-spend').waitFor();
+    await ownerPage.getByTestId('correlations').waitFor();
+    await expect(ownerPage.getByTestId('correlations').textContent()).resolves.toContain('spend');
+    await browser.screenshot(ownerPage, 'dashboard-datasets');
     await ownerPage.click('[data-tab=models]');
     const form = ownerPage.getByTestId('train-form');
     await form.locator('select[name=dataset]').selectOption({ label: 'customers' });
@@ -210,9 +215,15 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     );
     expect(cells.length).toBeGreaterThan(0);
     expect(new Set(cells)).toEqual(new Set(['***']));
-    // No distribution is drawn from a masked column; clear ones are.
-    await page.getByTestId('counts-region').waitFor();
-    await expect(page.getByTestId('counts-spend').count()).resolves.toBe(0);
+    // No distribution is drawn from a masked column; clear ones are, from the insights API.
+    await page.getByTestId('distribution-region').waitFor();
+    await page.getByTestId('distribution-id').waitFor();
+    await expect(page.getByTestId('distribution-spend').count()).resolves.toBe(0);
+    const statistics = page.getByTestId('column-statistics').locator('td[data-column=name]');
+    expect((await statistics.allTextContents()).map((n) => n.trim())).not.toContain('spend');
+    const heatmap = page.getByTestId('correlations');
+    if ((await heatmap.count()) > 0)
+      await expect(heatmap.textContent()).resolves.not.toContain('spend');
     await browser.screenshot(page, 'dashboard-viewer-masked');
 
     const [download] = await Promise.all([
@@ -227,10 +238,11 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     for (const line of lines) expect(line.split(',')[column]).toBe('***');
     // Not one of the values the owner reads in clear is anywhere on the page.
     const text = await page.locator('body').textContent();
-    // (Values with a fraction and two integer digits: no other text on the page looks like them.)
+    // (Values above 41 with a fraction: every number the page derives from clear columns —
+    // ids 1–40 and their statistics, dates, counts — stays below or has no fraction.)
     const clear = customers()
       .map((c) => c.spend)
-      .filter((v) => v >= 10 && !Number.isInteger(v));
+      .filter((v) => v > 41 && !Number.isInteger(v));
     expect(clear.length).toBeGreaterThan(10);
     for (const value of clear) expect(text).not.toContain(String(value));
     expect(browser.errors).toEqual([]);
