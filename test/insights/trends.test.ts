@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changepoints } from '../../src/insights/changepoints';
 import { autocorrelation, detectSeasonality, detrend } from '../../src/insights/seasonality';
-import {
-  type LinearTrend,
-  linearTrend,
-  periodOverPeriod,
-  type RobustTrend,
-  robustTrend,
-} from '../../src/insights/trends';
+import { linearTrend, periodOverPeriod, robustTrend } from '../../src/insights/trends';
 import { signUpOwner, startTestServer, type TestServer } from '../helpers/server';
 
 /**
