@@ -151,7 +151,7 @@ export function createMetrics(deps: { config: Config; database: Database; log: L
   });
   const httpDuration = new Histogram({
     name: 'peso_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request (until its response ends), by method and route.',
+    help: 'Time to answer an HTTP request (until its response ends; event streams are not timed), by method and route.',
     labelNames: ['method', 'route'],
     buckets: SECONDS,
     registers: [registry],
@@ -293,12 +293,15 @@ export function createMetrics(deps: { config: Config; database: Database; log: L
     plugin,
     observe(req, res) {
       const started = performance.now();
-      res.once('finish', () => {
+      // 'close' rather than 'finish': a stream the client ends never finishes.
+      res.once('close', () => {
         const method = METHODS.has(req.method ?? '') ? req.method! : 'OTHER';
         const pathname = (req.url ?? '/').split('?')[0]!;
         const route = routeLabel(method, pathname);
         httpRequests.inc({ method, route, status: String(res.statusCode) });
-        httpDuration.observe({ method, route }, (performance.now() - started) / 1000);
+        // An event stream lasts as long as its subscription: not a latency.
+        if (!req.headers.accept?.includes('text/event-stream'))
+          httpDuration.observe({ method, route }, (performance.now() - started) / 1000);
       });
     },
     async route(req, res) {
