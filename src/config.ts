@@ -63,6 +63,7 @@ const envSchema = z.object({
   ),
   PESO_WORKERS: z.coerce.number().int().min(0).max(64).default(1),
   PESO_RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(60),
+  PESO_INSIGHTS_JOB_ROWS: z.coerce.number().int().min(0).default(200_000),
   TF_BACKEND: z
     .enum(['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
     .default('auto'),
@@ -157,6 +158,8 @@ export interface Config {
   workers: number;
   /** A RUNNING run without a heartbeat for this long is marked FAILED. */
   runTimeoutSeconds: number;
+  /** Versions with more rows get their insights from a job (with progress), not the request. */
+  insightsJobRows: number;
   tfBackend: 'auto' | 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** Limits every GraphQL document meets before it runs, on every transport. */
   limits: DocumentLimits;
@@ -263,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: e.PESO_PUBLIC_URL,
     workers: e.PESO_WORKERS,
     runTimeoutSeconds: e.PESO_RUN_TIMEOUT_SECONDS,
+    insightsJobRows: e.PESO_INSIGHTS_JOB_ROWS,
     tfBackend: e.TF_BACKEND,
     limits: {
       maxDocumentBytes: e.PESO_MAX_DOCUMENT_BYTES,
