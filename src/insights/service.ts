@@ -12,9 +12,6 @@ import { type Summary, summarize } from './summary';
 
 export const INSIGHTS_JOB = 'insights.compute';
 
-/** Versions with more rows than this are computed by a job (with progress), not in the request. */
-export const JOB_ROWS = 200_000;
-
 /** Everything computed for one version and visibility, as cached. */
 export interface ComputedInsights {
   rows: number;
@@ -92,7 +89,7 @@ async function load(ctx: AuthedContext, source: InsightsSource): Promise<Insight
   const fingerprint = visibilityFingerprint(ctx, gate);
   const cached = await readCache<ComputedInsights>(ctx, gate.version.id, fingerprint);
   if (cached) return { status: 'READY', insights: cached, run: null, fingerprint, gate };
-  if (gate.version.rowCount <= JOB_ROWS) {
+  if (gate.version.rowCount <= ctx.config.insightsJobRows) {
     const insights = await computeInsights(ctx, gate);
     await writeCache(ctx, gate.version.id, fingerprint, insights);
     return { status: 'READY', insights, run: null, fingerprint, gate };

@@ -41,7 +41,7 @@ function pin(column: any, ref: Reference) {
   expect(column.percentiles.map((p: any) => p.p)).toEqual([
     0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99,
   ]);
-  column.percentiles.forEach((p: any, i: number) => close(p.value, ref.percentiles[i]!));
+  for (const [i, p] of column.percentiles.entries()) close(p.value, ref.percentiles[i]!);
   close(column.q1, ref.percentiles[3]!);
   close(column.q3, ref.percentiles[5]!);
   close(column.iqr, ref.percentiles[5]! - ref.percentiles[3]!);
@@ -106,5 +106,46 @@ describe('dataset insights: per-column statistics pinned to numpy/scipy', () => 
     expect(again.computedAt).toBe(first.computedAt);
     expect(again.columns).toEqual(first.columns);
     expect(await countOf(server, 'select count(*) as n from insights_cache')).toBe(3);
+  });
+});
+
+describe('a version above PESO_INSIGHTS_JOB_ROWS', () => {
+  let jobServer: TestServer;
+  let jobOwner: Awaited<ReturnType<typeof signUpOwner>>;
+  let carsId: string;
+
+  beforeAll(async () => {
+    jobServer = await startTestServer({ PESO_INSIGHTS_JOB_ROWS: '100', PESO_WORKERS: '1' });
+    jobOwner = await signUpOwner(jobServer, 'insights-job');
+    carsId = (await loadVega(jobServer, jobOwner.token, 'cars.json')).datasetId;
+  }, 120_000);
+
+  afterAll(() => jobServer?.close());
+
+  it('is computed by a job with progress, then served from the cache', async () => {
+    const first = await jobServer.gql(INSIGHTS, { id: carsId }, jobOwner.token);
+    expect(first.errors, JSON.stringify(first.errors)).toBeUndefined();
+    expect(first.data.datasetInsights.status).toBe('COMPUTING');
+    expect(first.data.datasetInsights.columns).toBeNull();
+    expect(first.data.datasetInsights.progress.totalSteps).toBe(3);
+    let result: any;
+    for (;;) {
+      const res = await jobServer.gql(INSIGHTS, { id: carsId }, jobOwner.token);
+      result = res.data.datasetInsights;
+      if (result.status !== 'COMPUTING') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(result.status).toBe('READY');
+    expect(result.rows).toBe(CARS_SUMMARY.rows);
+    pin(
+      result.columns.find((c: any) => c.name === 'Horsepower'),
+      CARS_SUMMARY.columns.Horsepower,
+    );
+    expect(
+      await countOf(
+        jobServer,
+        `select count(*) as n from insights_runs where status = 'SUCCEEDED'`,
+      ),
+    ).toBe(1);
   });
 });
