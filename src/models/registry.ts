@@ -599,24 +599,21 @@ export async function predictWith(
   rows: unknown[],
 ): Promise<{ version: ModelVersion; predictions: Prediction[] }> {
   let version: ModelVersion | null;
-  if (target.versionId) version = await versionToPredict(ctx, target.versionId);
+  // A ready version whose outputs the caller may see is answered after that one check (which
+  // also proves the version visible); any other case takes the checks that name the refusal.
+  const ready = await readyAndAllowed(ctx, target);
+  if (ready) version = ready;
+  else if (target.versionId) version = await findVersion(ctx, target.versionId);
   else if (target.modelId && target.alias) {
     const model = await findModel(ctx, target.modelId);
-    const alias = target.alias;
-    const versionId = await aliasTarget(ctx.events, { modelId: model.id, alias }, async () => {
-      const [row] = await ctx.db
-        .select({ versionId: modelAliases.versionId })
-        .from(modelAliases)
-        .where(and(eq(modelAliases.modelId, model.id), eq(modelAliases.alias, alias)));
-      return row?.versionId ?? null;
-    });
+    const versionId = await aliasOf(ctx, model.id, target.alias);
     version = versionId ? (readyVersion(versionId) ?? (await versionRow(ctx, versionId))) : null;
   } else throw new InputError('Give versionId, or modelId with alias.', 'versionId');
   if (!version)
     throw target.versionId
       ? new NotFoundError('ModelVersion')
       : new NotFoundError(`A version of this model with the alias "${target.alias}"`);
-  await assertOutputsVisible(ctx, version);
+  if (version !== ready) await assertOutputsVisible(ctx, version);
   if (rows.length === 0 || rows.length > 10_000)
     throw new InputError('Give 1 to 10,000 rows.', 'rows');
   for (const [i, row] of rows.entries()) {
@@ -631,21 +628,34 @@ export async function predictWith(
   return { version, predictions };
 }
 
+/** The version an alias of a model names now, remembered until the alias changes. */
+function aliasOf(ctx: AuthedContext, modelId: string, alias: string): Promise<string | null> {
+  return aliasTarget(ctx.events, { modelId, alias }, async () => {
+    const [row] = await ctx.db
+      .select({ versionId: modelAliases.versionId })
+      .from(modelAliases)
+      .where(and(eq(modelAliases.modelId, modelId), eq(modelAliases.alias, alias)));
+    return row?.versionId ?? null;
+  });
+}
+
 /**
- * A version to predict with, if the viewer can see it: a ready model's row is taken from memory
- * (rows of a version never change) after a visibility check that reads no artifact.
+ * The version asked for, when it is ready in memory and the caller may see its outputs — one
+ * statement (`outputsVisible` sees only runs of models the caller can see). Otherwise null.
  */
-async function versionToPredict(ctx: AuthedContext, versionId: string): Promise<ModelVersion> {
-  const known = readyVersion(versionId);
-  if (!known) return findVersion(ctx, versionId);
-  const [visible] = await ctx.db
-    .select({ id: modelVersions.id })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .innerJoin(datasets, eq(datasets.id, models.datasetId))
-    .where(and(eq(modelVersions.id, versionId), modelVisible(ctx.viewer)));
-  if (!visible) throw new NotFoundError('ModelVersion');
-  return known;
+async function readyAndAllowed(
+  ctx: AuthedContext,
+  target: { versionId?: string | null; modelId?: string | null; alias?: string | null },
+): Promise<ModelVersion | null> {
+  let known: ModelVersion | undefined;
+  if (target.versionId) known = readyVersion(target.versionId);
+  else if (target.modelId && target.alias) {
+    const versionId = await aliasOf(ctx, target.modelId, target.alias);
+    known = versionId ? readyVersion(versionId) : undefined;
+    if (known && known.modelId !== target.modelId) known = undefined;
+  }
+  if (!known) return null;
+  return (await outputsVisible(ctx, [known.runId])).get(known.runId) ? known : null;
 }
 
 /** A version row by id, of a model already known to be visible. */
