@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import { print } from 'graphql';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DashboardDriftAlertsDocument,
+  type DashboardDriftAlertsQuery,
+  DashboardRunSeriesDocument,
+  type DashboardRunSeriesQuery,
+} from '../../dashboard/generated/graphql';
 import { chromiumAvailable, launchBrowser, type TestBrowser } from '../helpers/browser';
 import { createApiKey, signUpOwner, startTestServer, type TestServer } from '../helpers/server';
 import { customers, customersCsv, loadCustomers, SET_POLICY } from '../query/fixtures';
@@ -13,9 +20,10 @@ import { customers, customersCsv, loadCustomers, SET_POLICY } from '../query/fix
 
 const CREATE_MONITOR = `mutation($input: DriftMonitorInput!) { createDriftMonitor(input: $input) {
   __typename ... on DriftMonitor { id } ... on Error { code message } } }`;
-const OPEN_ALERTS = `query { driftAlerts(open: true) { id columns } }`;
-const RUN_SERIES = `query($id: ID!) { trainingRun(id: $id) { status epochsDone history
-  series { name total points { step } } } }`;
+// The dashboard's own typed documents (codegen), as the page sends them.
+const OPEN_ALERTS = print(DashboardDriftAlertsDocument);
+const RUN_SERIES = print(DashboardRunSeriesDocument);
+const HISTORY = `query($id: ID!) { trainingRun(id: $id) { status history } }`;
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -124,17 +132,20 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
       null,
       { timeout: 180_000 },
     );
-    const final = await server.gql(RUN_SERIES, { id: runId }, owner.token);
-    const trained = final.data!.trainingRun;
-    expect(trained.status).toBe('SUCCEEDED');
+    const final = await server.gql<DashboardRunSeriesQuery>(RUN_SERIES, { id: runId }, owner.token);
+    const trained = final.data!.trainingRun!;
+    const stored = (await server.gql(HISTORY, { id: runId }, owner.token)).data!.trainingRun;
+    expect(stored.status).toBe('SUCCEEDED');
+    const history = stored.history as unknown[];
     // Every epoch was an event the page received and drew: the chart ends with as many loss
     // points as the history the server kept (no more than 1,000, so none were merged).
-    const lossSeries = trained.series.find((s: { name: string }) => s.name === 'loss');
-    expect(lossSeries.total).toBe(trained.history.length);
+    const lossSeries = trained.series.find((s) => s.name === 'loss')!;
+    expect(lossSeries.total).toBe(history.length);
+    expect(lossSeries.points).toHaveLength(history.length);
     expect(Number(await attribute(ownerPage, loss, 'data-points'))).toBe(lossSeries.total);
     expect(Number(await run.getAttribute('data-live-events'))).toBeGreaterThan(earlyEvents);
     expect(Number(await run.getAttribute('data-live-events'))).toBeGreaterThanOrEqual(
-      trained.history.length,
+      history.length,
     );
     await expect(
       ownerPage.locator('[data-testid=run-chart] [data-testid=metric-chart]').count(),
@@ -182,14 +193,22 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     await expect(spend.locator('td[data-column=drifted]').textContent()).resolves.toContain('yes');
     await browser.screenshot(ownerPage, 'dashboard-drift-alert');
 
-    const open = await server.gql(OPEN_ALERTS, {}, owner.token);
+    const open = await server.gql<DashboardDriftAlertsQuery>(
+      OPEN_ALERTS,
+      { open: true },
+      owner.token,
+    );
     expect(open.data!.driftAlerts).toHaveLength(1);
     await row.getByRole('button', { name: 'Acknowledge' }).click();
     await row.getByRole('button', { name: 'Acknowledge' }).waitFor({ state: 'detached' });
     await expect(row.locator('td[data-column=acknowledged]').textContent()).resolves.toContain(
       'dashboard',
     );
-    const after = await server.gql(OPEN_ALERTS, {}, owner.token);
+    const after = await server.gql<DashboardDriftAlertsQuery>(
+      OPEN_ALERTS,
+      { open: true },
+      owner.token,
+    );
     expect(after.data!.driftAlerts).toEqual([]);
     expect(browser.errors).toEqual([]);
   }, 300_000);
