@@ -14,7 +14,7 @@ const printed = new WeakMap<DocumentNode, string>();
 
 /**
  * The group a subscription belongs to: the same operation with the same variables under the same
- * credential, organization and role. Subscribers of one group see exactly the same thing, so an
+ * credential, organization, role and attributes (what row policies read). Subscribers of one group see exactly the same thing, so an
  * event needs executing once for all of them. Null (never shared) without a signed-in viewer.
  */
 function groupOf(args: ExecutionArgs): string | null {
@@ -29,6 +29,7 @@ function groupOf(args: ExecutionArgs): string | null {
     viewer.orgId,
     viewer.apiKeyId ?? viewer.membershipId,
     viewer.role,
+    viewer.attributes,
     args.operationName ?? null,
     args.variableValues ?? null,
     text,

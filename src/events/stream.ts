@@ -114,7 +114,13 @@ export function perViewer<T>(
     derived.set(event, byKey);
   }
   const v = ctx.viewer;
-  const key = `${v.orgId}:${v.apiKeyId ?? v.membershipId}:${v.role}:${purpose}`;
+  const key = JSON.stringify([
+    v.orgId,
+    v.apiKeyId ?? v.membershipId,
+    v.role,
+    v.attributes,
+    purpose,
+  ]);
   let result = byKey.get(key) as Promise<T> | undefined;
   if (!result) {
     result = compute();
