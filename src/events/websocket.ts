@@ -5,8 +5,6 @@ import type { WebSocket, WebSocketServer } from 'ws';
 
 /** Close code for a consumer that does not read fast enough: "try again later". */
 export const SLOW_CONSUMER = 1013;
-/** How long a closed slow consumer gets for its close frame before its socket is cut. */
-const SLOW_CLOSE_GRACE_MS = 2_000;
 
 export interface Extra {
   socket: WebSocket;
@@ -114,9 +112,9 @@ export function serveGraphqlWs<
           if (socket.readyState !== socket.OPEN || dropped) return;
           if (socket.bufferedAmount > limits.maxBufferedBytes) {
             dropped = true;
+            // Nothing more is queued: the close frame waits behind the backlog, and `ws` cuts
+            // the connection if the client has not answered it within its close timeout (30 s).
             socket.close(SLOW_CONSUMER, 'Slow consumer: too many messages waiting to be sent');
-            // The close frame waits behind the backlog the client is not reading.
-            setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
             return;
           }
           socket.send(frame, { binary: false });
