@@ -26,6 +26,7 @@ const EXAMPLES: Example[] = [
       commands: [],
       variables: tab.variables ? JSON.stringify(tab.variables) : null,
       skip: null,
+      as: 'key',
     }),
   ),
 ];
@@ -54,6 +55,10 @@ describe('extraction', () => {
         '```json',
         '{ "x": "<penguins id>" }',
         '```',
+        '<!-- example: as owner -->',
+        '```graphql',
+        'mutation { createApiKey(input: { name: "k", role: VIEWER }) { __typename } }',
+        '```',
         '<!-- example: skip needs a second organization -->',
         '',
         '```graphql',
@@ -65,10 +70,11 @@ describe('extraction', () => {
       ].join('\n'),
     );
     const examples = markdownExamples(file, 'doc.md');
-    expect(examples.map((e) => [e.where, e.kind, e.skip])).toEqual([
-      ['doc.md:4', 'curl', null],
-      ['doc.md:10', 'graphql', null],
-      ['doc.md:20', 'graphql', 'needs a second organization'],
+    expect(examples.map((e) => [e.where, e.kind, e.skip, e.as])).toEqual([
+      ['doc.md:4', 'curl', null, 'key'],
+      ['doc.md:10', 'graphql', null, 'key'],
+      ['doc.md:19', 'graphql', null, 'owner'],
+      ['doc.md:24', 'graphql', 'needs a second organization', 'key'],
     ]);
     expect(examples[0]!.commands).toEqual([
       "curl -s http://localhost:4000/graphql -d '{}'   # a comment",
@@ -130,4 +136,46 @@ describe('examples run as written against the demo data', () => {
       expect(outcomes.length).toBeGreaterThan(0);
     }, 180_000);
   }
+
+  it('predict errors name the alias asked for and count rows from 1, as uploads count lines', async () => {
+    const modelId = runner.state.get('model id');
+    expect(modelId, 'the README trains and predicts with a model').toBeTruthy();
+    const row = {
+      Island: 'Biscoe',
+      'Beak Length (mm)': 45.1,
+      'Beak Depth (mm)': 14.5,
+      'Flipper Length (mm)': 215,
+      'Body Mass (g)': 5000,
+      Sex: 'FEMALE',
+    };
+    const predict = async (alias: string, rows: unknown[]) =>
+      (
+        await demo.server.gql(
+          `query($m: ID!, $a: String!, $rows: [JSON!]!) { predict(modelId: $m, alias: $a, rows: $rows) {
+            __typename ... on PredictionResult { predictions { value } } ... on Error { code message } } }`,
+          { m: modelId, a: alias, rows },
+          demo.apiKey,
+        )
+      ).data?.predict;
+    expect(await predict('production', [row])).toMatchObject({ __typename: 'PredictionResult' });
+    expect(await predict('staging', [row])).toEqual({
+      __typename: 'NotFoundError',
+      code: 'NOT_FOUND',
+      message: 'A version of this model with the alias "staging" not found.',
+    });
+    const { Sex: _, ...withoutSex } = row;
+    expect(await predict('production', [row, withoutSex])).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      message: 'Row 2 has no feature "Sex".',
+    });
+    const wrong = await predict('production', [row, row, { ...row, 'Body Mass (g)': 'heavy' }]);
+    expect(wrong.code).toBe('BAD_USER_INPUT');
+    expect(wrong.message).toMatch(
+      /^Row 3: Feature "Body Mass \(g\)" \(\w+\) has a value of the wrong type/,
+    );
+    expect(await predict('production', [row, 7])).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      message: 'Row 2 is not an object of feature values.',
+    });
+  });
 });

@@ -11,6 +11,8 @@ import { type DefinitionNode, Kind, type OperationDefinitionNode, parse } from '
  *   at most) leaves it out, with the reason.
  * - `.graphql` files: every operation; `# example: variables {…}` and `# example: skip <reason>`
  *   in the comment lines right above an operation.
+ * - `<!-- example: as owner -->` (Markdown) or `# example: as owner` runs it signed in as the demo
+ *   owner instead of with the demo API key (what only a member may do: create keys, policies).
  * - `<…>` placeholders (`<penguins id>`, `<run id>`, …) are filled in by the runner.
  */
 
@@ -36,9 +38,12 @@ export interface Example {
   /** Variables as written (placeholders not yet filled in). */
   variables: string | null;
   skip: string | null;
+  /** Who runs it: the demo API key, or the demo owner signed in. */
+  as: 'key' | 'owner';
 }
 
 const SKIP = /^<!--\s*example:\s*skip\b\s*(.*?)\s*-->$/;
+const AS_OWNER = /^<!--\s*example:\s*as owner\s*-->$/;
 const FENCE = /^```(\w*)\s*$/;
 
 /** The operations of a GraphQL document, each with every fragment the document defines. */
@@ -87,6 +92,7 @@ export function markdownExamples(file: string, label = file): Example[] {
     let before = i - 1;
     while (before >= 0 && lines[before]!.trim() === '') before--;
     const skip = before >= 0 ? SKIP.exec(lines[before]!.trim()) : null;
+    const as = before >= 0 && AS_OWNER.test(lines[before]!.trim()) ? 'owner' : 'key';
     const where = `${label}:${i + 1}`;
     if (lang === 'json' && previousGraphQL && previousGraphQL.endLine === before) {
       previousGraphQL.example.variables = body;
@@ -98,6 +104,7 @@ export function markdownExamples(file: string, label = file): Example[] {
         commands: [],
         variables: null,
         skip: skip ? skip[1] || 'no reason given' : null,
+        as,
       };
       examples.push(example);
       previousGraphQL = { example, endLine: end };
@@ -109,6 +116,7 @@ export function markdownExamples(file: string, label = file): Example[] {
         commands: commandsOf(body),
         variables: null,
         skip: skip ? skip[1] || 'no reason given' : null,
+        as,
       });
     }
     if (lang !== 'graphql') previousGraphQL = null;
@@ -150,6 +158,7 @@ export function graphqlFileExamples(file: string, label = file): Example[] {
         commands: [],
         variables: directive('variables') ?? null,
         skip: skip === undefined ? null : skip || 'no reason given',
+        as: directive('as') === 'owner' ? ('owner' as const) : ('key' as const),
       };
     });
 }

@@ -13,6 +13,7 @@ const FILES = join(import.meta.dirname, 'files');
 
 /** Where an answer's ids go: the placeholder a later example names them by. */
 const CAPTURE: Record<string, Record<string, string>> = {
+  createApiKey: { secret: 'partner key', 'apiKey.id': 'api key id' },
   createDataset: { id: 'dataset id' },
   createUploadUrl: { url: 'url', versionId: 'version id' },
   trainModel: { id: 'run id' },
@@ -117,13 +118,35 @@ export function exampleRunner(demo: DemoServer) {
           throw new Error(`${where}: ${field} answered ${value.code}: ${value.message}`);
         if (Object.keys(value).length === 0)
           throw new Error(`${where}: ${field} answered a type the example selects nothing of`);
-        for (const [key, placeholder] of Object.entries(CAPTURE[field] ?? {}))
-          if (typeof value[key] === 'string') state.set(placeholder, value[key]);
+        for (const [path, placeholder] of Object.entries(CAPTURE[field] ?? {})) {
+          const found = path.split('.').reduce((v: any, key) => v?.[key], value);
+          if (typeof found === 'string') state.set(placeholder, found);
+        }
       }
     }
   }
 
-  async function operation(where: string, op: GraphQLOperation, variables: string | null) {
+  let ownerToken: string | null = null;
+  /** The demo owner's token (signed in once), for examples marked `as owner`. */
+  async function credential(as: Example['as']): Promise<string> {
+    if (as === 'key') return demo.apiKey;
+    if (!ownerToken) {
+      const res = await demo.server.gql(
+        `mutation($input: LoginInput!) { login(input: $input) { ... on AuthPayload { token } } }`,
+        { input: { email: demo.email, password: demo.password } },
+      );
+      ownerToken = res.data?.login?.token ?? null;
+      if (!ownerToken) throw new Error(`the demo owner cannot sign in: ${JSON.stringify(res)}`);
+    }
+    return ownerToken;
+  }
+
+  async function operation(
+    where: string,
+    op: GraphQLOperation,
+    variables: string | null,
+    as: Example['as'],
+  ) {
     const query = await fill(op.text);
     const all = variables ? JSON.parse(await fill(variables)) : {};
     const vars = Object.fromEntries(op.variables.filter((v) => v in all).map((v) => [v, all[v]]));
@@ -131,12 +154,12 @@ export function exampleRunner(demo: DemoServer) {
     if (missing.length) throw new Error(`${where}: no value for $${missing.join(', $')}`);
     const label = `${where} (${op.name ?? `anonymous ${op.kind}`})`;
     if (op.kind !== 'subscription') {
-      const res = await demo.server.gql(query, vars, demo.apiKey);
+      const res = await demo.server.gql(query, vars, await credential(as));
       check(label, res);
       return res;
     }
     // A subscription: its first event, or quiet (no error) for a while — some wait for news.
-    const client = demo.server.ws(demo.apiKey);
+    const client = demo.server.ws(await credential(as));
     try {
       const first = await new Promise<unknown>((resolvePromise, reject) => {
         const timer = setTimeout(() => resolvePromise({ data: null }), 3000);
@@ -165,13 +188,13 @@ export function exampleRunner(demo: DemoServer) {
     }
   }
 
-  async function curl(where: string, command: string) {
+  async function curl(where: string, command: string, as: Example['as']) {
     const filled = (await fill(command))
       .replaceAll('http://localhost:4000', demo.server.url)
       .replaceAll('peso_…', demo.apiKey);
     const { stdout } = await run('bash', ['-c', filled], {
       cwd,
-      env: { ...process.env, KEY: demo.apiKey },
+      env: { ...process.env, KEY: await credential(as) },
     }).catch((error) => {
       throw new Error(`${where}: ${command}\n${error.stderr || error.message}`);
     });
@@ -193,13 +216,13 @@ export function exampleRunner(demo: DemoServer) {
         outcomes.push({
           where: example.where,
           what: op.name ?? op.kind,
-          result: await operation(example.where, op, example.variables),
+          result: await operation(example.where, op, example.variables, example.as),
         });
       for (const command of example.commands)
         outcomes.push({
           where: example.where,
           what: command,
-          result: await curl(example.where, command),
+          result: await curl(example.where, command, example.as),
         });
       return outcomes;
     },
