@@ -74,7 +74,10 @@ async function open(index: number): Promise<WebSocket> {
       } else if (!text.includes('"type":"ping"')) reject(new Error(text));
     });
     socket.send(
-      JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${setup.token}` } }),
+      JSON.stringify({
+        type: 'connection_init',
+        payload: { authorization: `Bearer ${setup.token}` },
+      }),
     );
   });
   return socket;

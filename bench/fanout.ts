@@ -206,7 +206,9 @@ export async function benchFanout(): Promise<void> {
     const { frames } = await peso.next<{ frames: Record<string, string> }>('sample');
     for (const [step, text] of Object.entries(frames))
       if (text !== frame(Number(step)))
-        throw new Error(`Peso sent other bytes than the raw broadcast:\n${text}\n${frame(Number(step))}`);
+        throw new Error(
+          `Peso sent other bytes than the raw broadcast:\n${text}\n${frame(Number(step))}`,
+        );
     peso.child.send({ type: 'close' });
     await new Promise((r) => peso.child.once('exit', r));
     // Let the server notice the closed sockets before the baseline runs.
