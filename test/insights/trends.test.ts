@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changepoints } from '../../src/insights/changepoints';
+import { changepoints, MIN_SEGMENT, noiseScale } from '../../src/insights/changepoints';
 import { autocorrelation, detectSeasonality, detrend } from '../../src/insights/seasonality';
 import { linearTrend, periodOverPeriod, robustTrend } from '../../src/insights/trends';
 import { signUpOwner, startTestServer, type TestServer } from '../helpers/server';
@@ -165,6 +166,47 @@ describe('trend statistics against independent references', () => {
     const step = [...Array(30).fill(10), ...Array(30).fill(20)].map((v, i) => v + (i % 3) - 1);
     const stepFound = changepoints(step);
     expect(stepFound).toMatchObject({ kind: 'CHANGEPOINTS', indexes: [30] });
+  });
+
+  it('PELT reaches the optimal partitioning cost on random series (property)', () => {
+    // Exhaustive optimal partitioning over every segmentation with segments of ≥ 2 points.
+    const optimum = (y: number[]) => {
+      const sigma = noiseScale(y);
+      const cost = (s: number, t: number) => {
+        const part = y.slice(s, t);
+        const mean = part.reduce((a, b) => a + b, 0) / part.length;
+        return part.reduce((a, v) => a + (v - mean) ** 2, 0) / sigma ** 2;
+      };
+      const penalty = 2 * Math.log(y.length);
+      const best: number[] = [-penalty];
+      for (let t = 1; t <= y.length; t++) {
+        best[t] = Number.POSITIVE_INFINITY;
+        for (let s = 0; s <= t - MIN_SEGMENT; s++)
+          if (s === 0 || s >= MIN_SEGMENT)
+            best[t] = Math.min(best[t]!, best[s]! + cost(s, t) + penalty);
+      }
+      return { value: best[y.length]!, cost, penalty, sigma };
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 10, maxLength: 40 }),
+        fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 40, maxLength: 40 }),
+        (levels, noise) => {
+          const y = levels.map((l, i) => l * 10 + noise[i]! / 10);
+          const found = changepoints(y);
+          const exact = optimum(y);
+          if (found.kind !== 'CHANGEPOINTS' || !(exact.sigma > 0)) return;
+          const bounds = [0, ...found.indexes, y.length];
+          let total = -exact.penalty;
+          for (let i = 1; i < bounds.length; i++)
+            total += exact.cost(bounds[i - 1]!, bounds[i]!) + exact.penalty;
+          expect(Math.abs(total - exact.value)).toBeLessThanOrEqual(
+            1e-9 * Math.max(1, exact.value),
+          );
+        },
+      ),
+      { numRuns: 200, seed: 12 },
+    );
   });
 
   it('reports too-short series as insufficient data, never as a line', () => {
