@@ -45,6 +45,14 @@ async function signIn(page: Page, credentials: { email: string; password: string
   await page.waitForSelector('[data-testid=viewer]');
 }
 
+/** Clicks `button` and reads the file it downloads. */
+async function downloaded(page: Page, click: () => Promise<void>) {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  return { name: download.suggestedFilename(), bytes: await readFile((await download.path())!) };
+}
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
 const attribute = (page: Page, selector: string, name: string) =>
   page.locator(selector).first().getAttribute(name);
 
@@ -97,6 +105,17 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     await ownerPage.getByTestId('distribution-spend').waitFor();
     await ownerPage.getByTestId('correlations').waitFor();
     await expect(ownerPage.getByTestId('correlations').textContent()).resolves.toContain('spend');
+    // Charts save as PNG and SVG: the heatmap (SVG drawn to a canvas for PNG) and a uPlot chart.
+    const heatmap = ownerPage.getByTestId('correlations');
+    const heatmapSvg = await downloaded(ownerPage, () =>
+      heatmap.getByRole('button', { name: 'SVG' }).click(),
+    );
+    expect(heatmapSvg.name).toMatch(/correlations\.svg$/);
+    expect(heatmapSvg.bytes.toString('utf8')).toMatch(/^<svg[\s\S]*spend[\s\S]*<\/svg>$/);
+    const heatmapPng = await downloaded(ownerPage, () =>
+      heatmap.getByRole('button', { name: 'PNG' }).click(),
+    );
+    expect([...heatmapPng.bytes.subarray(0, 8)]).toEqual(PNG_SIGNATURE);
     await browser.screenshot(ownerPage, 'dashboard-datasets');
     await ownerPage.click('[data-tab=models]');
     const form = ownerPage.getByTestId('train-form');
@@ -255,6 +274,13 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     expect(column).toBeGreaterThanOrEqual(0);
     expect(lines.length).toBe(cells.length);
     for (const line of lines) expect(line.split(',')[column]).toBe('***');
+    // (The current version, uploaded by the drift test, has every row in region east.)
+    const region = page.getByTestId('distribution-region');
+    const png = await downloaded(page, () => region.getByRole('button', { name: 'PNG' }).click());
+    expect(png.name).toMatch(/\.png$/);
+    expect([...png.bytes.subarray(0, 8)]).toEqual(PNG_SIGNATURE);
+    const svg = await downloaded(page, () => region.getByRole('button', { name: 'SVG' }).click());
+    expect(svg.bytes.toString('utf8')).toMatch(/^<svg[\s\S]*>east<[\s\S]*<\/svg>$/);
     // Not one of the values the owner reads in clear is anywhere on the page.
     const text = await page.locator('body').textContent();
     // (Values above 41 with a fraction: every number the page derives from clear columns —
