@@ -1,11 +1,15 @@
 /**
  * Runs the benchmarks named on the command line (default: all) and prints, for each, the ratio of
  * Peso's path to a hand-written baseline run in the same process.
- * Usage: npm run bench [-- viewer|ingest|query|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
+ * Usage: npm run bench [-- viewer|ingest|query|read|fanout|predict|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
  */
 import { benchDrift } from './drift';
+import { benchFanout } from './fanout';
 import { benchIngest } from './ingest';
+import { benchInsights } from './insights';
+import { benchPredict } from './predict';
 import { benchQuery } from './query';
+import { benchRead } from './read';
 import { benchTrainBackends } from './train';
 import { benchTrainLatency } from './train-latency';
 import { benchViewer } from './viewer';
@@ -14,7 +18,11 @@ const benches: Record<string, () => Promise<void>> = {
   viewer: benchViewer,
   ingest: benchIngest,
   query: benchQuery,
+  read: benchRead,
   drift: benchDrift,
+  insights: benchInsights,
+  fanout: benchFanout,
+  predict: benchPredict,
   train: benchTrainBackends,
   'train-latency': benchTrainLatency,
 };

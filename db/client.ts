@@ -92,7 +92,7 @@ function openPostgres(url: string): Database {
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
   });
   const stats = { statements: 0 };
-  const db = drizzlePostgres(client, { logger: counter(stats) }) as unknown as Db;
+  const db = drizzlePostgres(preparing(client), { logger: counter(stats) }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
@@ -103,6 +103,27 @@ function openPostgres(url: string): Database {
     },
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * drizzle runs every statement unprepared, and postgres.js then describes a statement that has
+ * parameters in a round trip of its own before running it: two round trips each. The platform's
+ * own statements (few shapes) are prepared instead, once per connection, and then take one round
+ * trip. Statements on version tables (`dsv_*`, created and dropped with their versions, many
+ * shapes) stay unprepared.
+ */
+function preparing(client: postgres.Sql): postgres.Sql {
+  const unsafe = client.unsafe.bind(client);
+  const prepared: typeof client.unsafe = (text, params, options) =>
+    unsafe(
+      text,
+      params,
+      params?.length && !text.includes('dsv_') ? { ...options, prepare: true } : options,
+    );
+  return new Proxy(client, {
+    get: (target, property, receiver) =>
+      property === 'unsafe' ? prepared : Reflect.get(target, property, receiver),
+  });
 }
 
 function counter(stats: { statements: number }) {

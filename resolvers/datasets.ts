@@ -262,7 +262,7 @@ export const DatasetRef = builder.loadableNode('Dataset', {
       nullable: true,
       description: 'The newest version; null before the first upload.',
       load: async (ids: string[], ctx) => {
-        const latest = await ds.latestVersions(ctx.db, ids);
+        const latest = await ds.latestVersionsFor(ctx, ids);
         const byDataset = new Map(latest.map((v) => [v.datasetId, v]));
         return ids.map((id) => byDataset.get(id) ?? null);
       },

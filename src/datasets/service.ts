@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import { type Db, isUniqueViolation } from '../../db/client';
 import {
   type ColumnType,
@@ -218,14 +218,55 @@ async function loadVersion(
   });
 }
 
+/** Latest versions read with a page of datasets, per request, for `latestVersionsFor`. */
+const latestRead = new WeakMap<object, Map<string, DatasetVersion | null>>();
+
+/**
+ * A page of the datasets the viewer can see, each read in the same statement as its latest
+ * version (kept for `currentVersion` in this request: one statement instead of two).
+ */
 export async function listDatasets(ctx: AuthedContext, page: { limit: number; offset: number }) {
-  return ctx.db
+  const latest = ctx.db
     .select()
+    .from(datasetVersions)
+    .where(eq(datasetVersions.datasetId, datasets.id))
+    .orderBy(desc(datasetVersions.number))
+    .limit(1)
+    .as('latest');
+  const versionFields = Object.fromEntries(
+    Object.keys(getTableColumns(datasetVersions)).map((k) => [k, latest[k as keyof typeof latest]]),
+  ) as unknown as { id: typeof latest.id };
+  const rows = await ctx.db
+    .select({ dataset: datasets, latest: versionFields })
     .from(datasets)
+    .leftJoinLateral(latest, sql`true`)
     .where(datasetVisibleTo(ctx.viewer))
     .orderBy(asc(datasets.name), asc(datasets.id))
     .limit(page.limit)
     .offset(page.offset);
+  const known = latestRead.get(ctx) ?? new Map<string, DatasetVersion | null>();
+  latestRead.set(ctx, known);
+  for (const row of rows)
+    known.set(row.dataset.id, row.latest?.id ? (row.latest as unknown as DatasetVersion) : null);
+  return rows.map((row) => row.dataset);
+}
+
+/**
+ * Latest version of each dataset (datasets without versions are absent): those read with the
+ * request's dataset list, the rest in one statement.
+ */
+export async function latestVersionsFor(
+  ctx: object & { db: Db },
+  datasetIds: readonly string[],
+): Promise<DatasetVersion[]> {
+  const known = latestRead.get(ctx);
+  const missing = datasetIds.filter((id) => !known?.has(id));
+  const read = missing.length > 0 ? await latestVersions(ctx.db, missing) : [];
+  const out = datasetIds.flatMap((id) => {
+    const version = known?.get(id);
+    return version ? [version] : [];
+  });
+  return [...out, ...read];
 }
 
 /** Latest version of each dataset (datasets without versions are absent). */

@@ -6,8 +6,9 @@ import { RateLimitedError } from '../errors';
 import { errorSummary, type Logger } from '../log';
 
 /**
- * Where counters live so that every API process sees the same ones: PostgreSQL (or PGlite) by
- * default, Redis when `REDIS_URL` is set. Each operation is one atomic statement or script.
+ * Where counters live so that every API process sees the same ones: PostgreSQL by default,
+ * Redis when `REDIS_URL` is set (request counters on PGlite: the process's memory, see
+ * `memoryHits`). Each operation is one atomic statement or script.
  */
 interface LimitStore {
   /** Counts one hit on each key in its current window: its hits so far and ms until it ends. */
@@ -31,7 +32,8 @@ const FAILURES_FORGOTTEN_MS = 60 * 60 * 1000;
  */
 async function run<T>(database: Database, text: string, params: string[] = []): Promise<T[]> {
   if (database.kind === 'pglite') return (await database.pglite.query<T>(text, params)).rows;
-  return (await database.sql.unsafe(text, params)) as unknown as T[];
+  // Prepared once per connection: one round trip per count instead of two.
+  return (await database.sql.unsafe(text, params, { prepare: true })) as unknown as T[];
 }
 
 function sqlStore(database: Database): LimitStore {
@@ -96,6 +98,36 @@ function sqlStore(database: Database): LimitStore {
       );
     },
     close: async () => {},
+  };
+}
+
+/**
+ * Request counters in this process's memory, for PGlite: the database belongs to one process,
+ * so memory is as shared as its tables (every server over the same database object counts
+ * together), and each request saves a write to the embedded database's one connection. Windows
+ * are aligned on the clock as the SQL store aligns them. Sign-in throttles stay in the database.
+ */
+const memoryCounters = new WeakMap<Database, Map<string, { start: number; hits: number }>>();
+
+function memoryHits(database: Database): LimitStore['hit'] {
+  let counters = memoryCounters.get(database);
+  if (!counters) {
+    counters = new Map();
+    memoryCounters.set(database, counters);
+  }
+  const own = counters;
+  return async (keys, windowMs) => {
+    const now = Date.now();
+    const start = Math.floor(now / windowMs) * windowMs;
+    if (own.size > 100_000) {
+      for (const [key, counter] of own) if (counter.start < start) own.delete(key);
+    }
+    return keys.map((key) => {
+      const counter = own.get(key);
+      const hits = counter && counter.start === start ? counter.hits + 1 : 1;
+      own.set(key, { start, hits });
+      return { hits, remainingMs: start + windowMs - now };
+    });
   };
 }
 
@@ -243,7 +275,9 @@ export function createRateLimiter(deps: {
   const { config, log } = deps;
   const store = deps.redisUrl
     ? withFallback(redisStore(deps.redisUrl), sqlStore(deps.database), log)
-    : sqlStore(deps.database);
+    : deps.database.kind === 'pglite'
+      ? { ...sqlStore(deps.database), hit: memoryHits(deps.database) }
+      : sqlStore(deps.database);
   const sweeper = setInterval(
     () => store.sweep(config.windowMs).catch(() => {}),
     Math.max(60_000, config.windowMs * 2),
