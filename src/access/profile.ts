@@ -8,9 +8,9 @@ import type { GateColumn } from './policy';
 import { readRows } from './timeout';
 
 /**
- * Column profiles for drift checks: per column, in one grouped statement over the version under
- * the viewer's policy, either the count of each value or the counts around fixed edges, with
- * moments for numeric columns. Only columns the viewer reads in clear can be profiled (a
+ * Column profiles for drift checks and insights: per column, over the version under the viewer's
+ * policy, either the count of each value or the counts around fixed edges (one grouped
+ * statement), with counts and moments (one plain aggregate: computed once, not per group). Only columns the viewer reads in clear can be profiled (a
  * histogram of a masked column would reveal what the mask hides); the row filter applies as in
  * every read. Rows never leave the database: what comes back is one row per value or bucket.
  */
@@ -19,6 +19,9 @@ export interface ProfileRequest {
   /** Ascending edges for a numeric column: counts below, at and between them. Absent: counts
    * per value. */
   edges?: readonly number[] | null;
+  /** Only the count, nulls and moments: no grouping by value (a column with too many distinct
+   * values to count one by one). */
+  summary?: boolean;
 }
 
 export interface ColumnProfile {
@@ -65,6 +68,7 @@ export async function gatedProfile(
     const c = clearColumn(gate.access, r.column, 'profile', 'columns');
     const numeric = NUMERIC.includes(c.type);
     const x = `t.c${c.position}`;
+    if (r.summary) return { c, numeric, key: null, edges: null };
     if (!r.edges) return { c, numeric, key: textOf(x, c.type), edges: null };
     if (!numeric)
       throw new InputError(`Column "${c.name}" is not numeric: edges need numbers.`, 'edges');
@@ -78,14 +82,20 @@ export async function gatedProfile(
         `Edges of "${c.name}" must be 1 to ${MAX_EDGES} ascending finite numbers.`,
         'edges',
       );
-    const array = params.bind(`{${edges.join(',')}}`, 'float8[]');
+    // The edges are parsed once, in a one-row subquery `e`, not once per row.
+    const bound = params.bind(`{${edges.join(',')}}`, 'float8[]');
+    const array = `e.e${c.position}`;
     const bucket = `width_bucket(${x}::float8, ${array})`;
     // Code −1: below the first edge; 2(k−1): at edge k; 2(k−1)+1: after it (1-based k).
-    const key = `case when ${x}::float8 < (${array})[1] then -1 else 2 * (${bucket} - 1) + case when ${x}::float8 = (${array})[${bucket}] then 0 else 1 end end`;
-    return { c, numeric, key: `(${key})`, edges };
+    const key = `case when ${x}::float8 < ${array}[1] then -1 else 2 * (${bucket} - 1) + case when ${x}::float8 = ${array}[${bucket}] then 0 else 1 end end`;
+    return { c, numeric, key: `(${key})`, edges, bound: `${bound} as e${c.position}` };
   });
+  const arrays = columns.flatMap((col) => ('bound' in col && col.bound ? [col.bound] : []));
   const where = policyPredicate(gate.access, ctx.viewer, params);
-  const keys = columns.map((col, i) => `${col.key} as k${i}`);
+  const from = `from ${gate.version.tableName} t${arrays.length ? ` cross join (select ${arrays.join(', ')} offset 0) e` : ''} where ${where}`;
+  // The plain aggregate binds only what its row filter needs (no edges).
+  const totalParams = new Params();
+  const totalWhere = policyPredicate(gate.access, ctx.viewer, totalParams);
   const moments = columns.flatMap((col, i) => {
     if (!col.numeric) return [];
     const x = `t.c${col.c.position}::float8`;
@@ -97,32 +107,45 @@ export async function gatedProfile(
     ];
   });
   const counts = columns.map((col, i) => `count(t.c${col.c.position}) as n${i}`);
-  const sets = ['()', ...columns.map((_, i) => `(k${i})`)];
-  const grouped = `select grouping(${columns.map((_, i) => `k${i}`).join(', ')}) as gid,
-      ${columns.map((_, i) => `k${i}`).join(', ')}, count(*) as n, ${[...counts, ...moments].join(', ')}
-    from (select t.*, ${keys.join(', ')} from ${gate.version.tableName} t where ${where}) t
-    group by grouping sets (${sets.join(', ')})`;
-  // The most frequent values of each column only: a column with a million distinct values
-  // sends back MAX_PROFILE_VALUES + 1 rows, not a million.
-  const sql = `select * from (select g.*, row_number() over (partition by gid order by n desc, ${columns
-    .map((_, i) => `k${i}`)
-    .join(', ')}) as rn from (${grouped}) g) s where rn <= ${MAX_PROFILE_VALUES + 1}`;
-  const rows = await readRows<Record<string, unknown>>(ctx, sql, params.values);
-  const all = (1 << columns.length) - 1;
-  const total = rows.find((r) => Number(r.gid) === all);
+  const [total] = await readRows<Record<string, unknown>>(
+    ctx,
+    `select count(*) as n, ${[...counts, ...moments].join(', ')} from ${gate.version.tableName} t where ${totalWhere}`,
+    totalParams.values,
+  );
+  // Counts per value or bucket, of the keyed columns only, in one pass over the rows: one
+  // grouping set per column.
+  const keyed = columns.flatMap((col, i) => (col.key ? [{ col, i }] : []));
+  let rows: Array<Record<string, unknown>> = [];
+  if (keyed.length > 0) {
+    const names = keyed.map(({ i }) => `k${i}`);
+    const grouped = `select grouping(${names.join(', ')}) as gid, ${names.join(', ')}, count(*) as n
+      from (select ${keyed.map(({ col, i }) => `${col.key} as k${i}`).join(', ')} ${from}) t
+      group by grouping sets (${names.map((k) => `(${k})`).join(', ')})`;
+    // The most frequent values of each column only: a column with a million distinct values
+    // sends back MAX_PROFILE_VALUES + 1 rows, not a million.
+    rows = await readRows<Record<string, unknown>>(
+      ctx,
+      `select * from (select g.*, row_number() over (partition by gid order by n desc, ${names.join(', ')}) as rn
+        from (${grouped}) g) s where rn <= ${MAX_PROFILE_VALUES + 1}`,
+      params.values,
+    );
+  }
+  const all = (1 << keyed.length) - 1;
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   const profile: Profile = {
     rows: Number(total?.n ?? 0),
     columns: columns.map((col, i) => {
       // grouping() sets a bit for each key absent from the set, the first key highest.
-      const gid = all & ~(1 << (columns.length - 1 - i));
-      const mine = rows.filter((r) => Number(r.gid) === gid);
-      const nulls = Number(mine.find((r) => r[`k${i}`] === null)?.n ?? 0);
+      const j = keyed.findIndex((k) => k.i === i);
+      const gid = all & ~(1 << (keyed.length - 1 - j));
+      const mine = j < 0 ? [] : rows.filter((r) => Number(r.gid) === gid);
       const present = mine.filter((r) => r[`k${i}`] !== null);
+      const count = Number(total?.[`n${i}`] ?? 0);
+      const nulls = Number(total?.n ?? 0) - count;
       const out: ColumnProfile = {
         name: col.c.name,
         type: col.c.type,
-        count: Number(total?.[`n${i}`] ?? 0),
+        count,
         nulls,
         min: col.numeric ? num(total?.[`min${i}`]) : null,
         max: col.numeric ? num(total?.[`max${i}`]) : null,
@@ -132,7 +155,9 @@ export async function gatedProfile(
         truncated: false,
         buckets: null,
       };
-      if (col.edges) {
+      if (!col.key) {
+        out.truncated = true;
+      } else if (col.edges) {
         const at = new Array<number>(col.edges.length).fill(0);
         const after = new Array<number>(col.edges.length).fill(0);
         let below = 0;
@@ -145,7 +170,8 @@ export async function gatedProfile(
         }
         out.buckets = { edges: col.edges, below, at, after };
       } else {
-        out.truncated = present.length + (nulls > 0 ? 1 : 0) > MAX_PROFILE_VALUES;
+        // A null group takes one of the MAX_PROFILE_VALUES + 1 rows read back.
+        out.truncated = mine.length > MAX_PROFILE_VALUES;
         out.values = present
           .slice(0, MAX_PROFILE_VALUES)
           .map((r) => ({ value: String(r[`k${i}`]), count: Number(r.n) }));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
+import { datasetColumns } from '../../db/schema/datasets';
 import { type DriftMonitor, driftProfiles, type WatchedColumn } from '../../db/schema/drift';
 import { NUMERIC } from '../access/compile';
 import { type Gate, openGate } from '../access/gate';
@@ -107,13 +108,17 @@ export async function driftBetween(
   current: Gate,
   watched: readonly WatchedColumn[],
 ): Promise<{ columns: ColumnDrift[]; currentRows: number }> {
+  const numeric = new Set(
+    watched.filter((w) => NUMERIC.includes(typeOf(reference, w.column))).map((w) => w.column),
+  );
+  // A numeric column with more distinct values (as measured when the version was written) than
+  // a profile keeps is summarized — count, range, moments — instead of grouped by value, which
+  // would sort a million values to keep a thousand; it is then read on fine bins.
+  const many = await manyValued(ctx, reference, [...numeric]);
   const refValues = await cachedProfile(
     ctx,
     reference,
-    watched.map((w) => ({ column: w.column })),
-  );
-  const numeric = new Set(
-    watched.filter((w) => NUMERIC.includes(typeOf(reference, w.column))).map((w) => w.column),
+    watched.map((w) => (many.has(w.column) ? { column: w.column, summary: true } : { column: w.column })),
   );
   // Numeric columns with more distinct values than a profile keeps get fine fixed bins over the
   // reference range, computed once like the values.
@@ -135,14 +140,18 @@ export async function driftBetween(
     const ref = refValues.columns.find((c) => c.name === w.column)!;
     if (!numeric.has(w.column)) return [{ column: w.column }];
     const edges = edgesOf(w.column, ref);
-    return edges.length > 0
-      ? [{ column: w.column }, { column: w.column, edges }]
-      : [{ column: w.column }];
+    if (edges.length === 0) return [{ column: w.column }];
+    // On fine bins the counts around the edges are all a check needs of the current version.
+    return fine.has(w.column)
+      ? [{ column: w.column, edges }]
+      : [{ column: w.column }, { column: w.column, edges }];
   });
   const cur = await gatedProfile(ctx, current, requests, 'DRIFT_CHECK');
   const columns = watched.map((w): ColumnDrift => {
     const ref = refValues.columns.find((c) => c.name === w.column)!;
-    const curValues = cur.columns.find((c) => c.name === w.column && c.values)!;
+    const curValues =
+      cur.columns.find((c) => c.name === w.column && c.values) ??
+      cur.columns.find((c) => c.name === w.column)!;
     const curBuckets = cur.columns.find((c) => c.name === w.column && c.buckets) ?? null;
     const n = ref.count;
     const m = curValues.count;
@@ -215,6 +224,28 @@ export async function driftBetween(
     return { ...base, kind: 'numeric', ...result, bins };
   });
   return { columns, currentRows: cur.rows };
+}
+
+/** The columns among `names` whose version holds more distinct values than a profile keeps. */
+async function manyValued(ctx: AuthedContext, gate: Gate, names: string[]): Promise<Set<string>> {
+  if (names.length === 0) return new Set();
+  const positions = new Map(
+    gate.access.columns.filter((c) => names.includes(c.name)).map((c) => [c.position, c.name]),
+  );
+  const rows = await ctx.db
+    .select({ position: datasetColumns.position, distinct: datasetColumns.distinctEstimate })
+    .from(datasetColumns)
+    .where(
+      and(
+        eq(datasetColumns.versionId, gate.version.id),
+        inArray(datasetColumns.position, [...positions.keys()]),
+      ),
+    );
+  return new Set(
+    rows
+      .filter((r) => (r.distinct ?? 0) > MAX_PROFILE_VALUES)
+      .map((r) => positions.get(r.position)!),
+  );
 }
 
 function typeOf(gate: Gate, column: string) {
