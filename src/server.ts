@@ -12,7 +12,7 @@ import {
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Database, isDatabaseUnavailable } from '../db/client';
 import { schema } from '../schema/index';
-import { resolveViewer } from './auth/viewer';
+import { resolveViewer, type Viewer } from './auth/viewer';
 import type { Config } from './config';
 import { type AppContext, createContext } from './context';
 import { UPLOAD_PATH, uploadRoute } from './datasets/uploads';
@@ -24,6 +24,7 @@ import {
 } from './errors';
 import { createEventBus, type EventBus } from './events/bus';
 import { useSharedSubscriptions } from './events/fanout';
+import { currentStanding, principalKey, type Standing } from './events/recheck';
 import { endStreams } from './events/stream';
 import { serveGraphqlWs, sharedPayload } from './events/websocket';
 import { DASHBOARD_PATH, dashboardRoute } from './http/dashboard';
@@ -41,6 +42,8 @@ import {
   serveGraphiQLAsset,
 } from './http/graphiql';
 import { useInputGuard } from './http/input-guard';
+import { createMetrics, METRICS_PATH } from './http/metrics';
+import { useRest } from './http/rest';
 import {
   loadTrustedDocuments,
   resolveDocument,
@@ -197,6 +200,7 @@ export async function startServer(deps: {
     log,
   });
   const trusted = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
+  const metrics = createMetrics({ config, database, log });
 
   const yoga = createYoga<{ connectionParams?: WsConnectionParams }, AppContext>({
     schema,
@@ -215,6 +219,8 @@ export async function startServer(deps: {
     },
     plugins: [
       useRequestLog(log, requestIds),
+      // Before the plugins that may stop an execution, so refused operations are counted too.
+      metrics.plugin,
       // First: the walks of later plugins may assume inputs are no deeper than this allows.
       useInputGuard({ maxDepth: config.maxInputDepth }),
       config.csrfPrevention && useCsrfPrevention(),
@@ -224,6 +230,8 @@ export async function startServer(deps: {
       useAddressRateLimit(limiter, '/graphql'),
       useDocumentLimits(config.limits),
       useOperationLimits({ limits: config.limits, limiter }),
+      // REST routes (/api/v1) and /openapi.json: the same context and execute hooks as /graphql.
+      useRest({ limiter, log }),
       // Each subscription event executed once per group of identical subscriptions.
       useSharedSubscriptions(),
       useReadinessCheck({
@@ -262,7 +270,9 @@ export async function startServer(deps: {
   const download = limitedRoute(limiter, exportRoute(contextDeps));
   const dashboard = limitedRoute(limiter, dashboardRoute({ log }));
   const http = createServer((req, res) => {
-    if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
+    metrics.observe(req, res);
+    if (req.url === METRICS_PATH) void metrics.route(req, res);
+    else if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
     else if (req.url?.startsWith(EXPORT_PATH)) void download(req, res);
     else if (req.url === DASHBOARD_PATH || req.url?.startsWith(`${DASHBOARD_PATH}/`))
       void dashboard(req, res);
@@ -277,8 +287,8 @@ export async function startServer(deps: {
     verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) =>
       originAllowed(origin, req.headers.host, config),
   });
-  /** Open sockets with their credential and the role it had, to notice revocation or change. */
-  const credentials = new Map<WebSocket, { authorization: string; role: string }>();
+  /** Open sockets with the credential they signed in with, to notice revocation or change. */
+  const credentials = new Map<WebSocket, Viewer>();
 
   const wsServer = serveGraphqlWs<WsConnectionParams, { credential?: string }>(
     {
@@ -294,9 +304,9 @@ export async function startServer(deps: {
         if (authorization === undefined || authorization === null || authorization === '')
           return true;
         if (typeof authorization !== 'string') return false;
-        let role: string;
+        let viewer: Viewer;
         try {
-          role = (await resolveViewer(database.db, config.secret, authorization))!.role;
+          viewer = (await resolveViewer(database.db, config.secret, authorization))!;
         } catch (error) {
           // No answer is not a refusal: the client is told to come back rather than Forbidden.
           if (!isDatabaseUnavailable(error)) return false;
@@ -305,7 +315,7 @@ export async function startServer(deps: {
           return false;
         }
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
-        credentials.set(ctx.extra.socket, { authorization, role });
+        credentials.set(ctx.extra.socket, viewer);
         return true;
       },
       onClose: (ctx) => {
@@ -375,16 +385,24 @@ export async function startServer(deps: {
   // Credentials can stop being valid while a socket stays open (revoked key, expired token,
   // removed member) or change role: re-check them on a timer and close such sockets with 4403,
   // so no subscription keeps streaming under rights the caller no longer has.
+  // Every open socket's credential is read in one statement per round.
   const recheck = setInterval(async () => {
-    for (const [socket, { authorization, role }] of credentials) {
+    if (credentials.size === 0) return;
+    let standings: Map<string, Standing>;
+    try {
+      standings = await currentStanding(database, credentials.values());
+    } catch {
+      return; // No answer (the database is down) is no denial: the next round asks again.
+    }
+    const now = Date.now();
+    for (const [socket, viewer] of credentials) {
+      const standing = standings.get(principalKey(viewer));
       let reason: string | null = null;
-      try {
-        const viewer = await resolveViewer(database.db, config.secret, authorization);
-        if (viewer?.role !== role) reason = 'role changed';
-      } catch (error) {
-        if (!(error instanceof UnauthenticatedError)) continue;
-        reason = error.message;
-      }
+      if (!standing) continue;
+      if ('denied' in standing) reason = standing.denied;
+      else if (viewer.expiresAt && viewer.expiresAt.getTime() <= now) reason = 'Token expired.';
+      else if (standing.viewer.role !== viewer.role || standing.viewer.orgId !== viewer.orgId)
+        reason = 'role changed';
       if (reason === null) continue;
       credentials.delete(socket);
       log.info({ reason }, 'closing websocket: credential no longer valid');
