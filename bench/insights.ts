@@ -57,15 +57,15 @@ function recordReads(database: Database): { take(): Array<[string, unknown[]]> }
   };
   if (database.kind === 'pglite') {
     const original = database.pglite.query.bind(database.pglite);
-    database.pglite.query = ((text: string, params?: unknown[]) => {
-      keep(text, params);
-      return original(text, params as never);
+    database.pglite.query = ((text: string, ...rest: unknown[]) => {
+      keep(text, rest[0]);
+      return (original as (...a: unknown[]) => unknown)(text, ...rest);
     }) as typeof database.pglite.query;
   } else {
     const original = database.sql.unsafe.bind(database.sql);
-    database.sql.unsafe = ((text: string, params?: unknown[]) => {
-      keep(text, params);
-      return original(text, params as never);
+    database.sql.unsafe = ((text: string, ...rest: unknown[]) => {
+      keep(text, rest[0]);
+      return (original as (...a: unknown[]) => unknown)(text, ...rest);
     }) as typeof database.sql.unsafe;
   }
   return {

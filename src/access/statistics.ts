@@ -226,40 +226,49 @@ export async function gatedCorrelations(
 export type SeriesUnit = 'day' | 'week' | 'month';
 
 /**
- * The mean of a clear numeric measure per time bucket of a clear date or timestamp column
- * (UTC), buckets in order.
+ * The mean of each clear numeric measure per time bucket of a clear date or timestamp column
+ * (UTC), buckets in order, in one statement: per measure, the buckets where it has a value.
  */
 export async function gatedSeries(
   ctx: AuthedContext,
   gate: Gate,
   time: string,
-  measure: string,
+  measures: readonly string[],
   unit: SeriesUnit,
   action = 'INSIGHTS',
-): Promise<Array<{ bucket: string; value: number; rows: number }>> {
+): Promise<Array<Array<{ bucket: string; value: number; rows: number }>>> {
   requireRows(gate);
   const t = clearColumn(gate.access, time, 'use as time', 'time');
-  const m = clearColumn(gate.access, measure, 'measure', 'measure');
+  const ms = measures.map((m) => clearColumn(gate.access, m, 'measure', 'measure'));
   if (t.type !== 'DATE' && t.type !== 'TIMESTAMP')
     throw new InputError(`Column "${t.name}" is not a date or timestamp.`, 'time');
-  if (!NUMERIC.includes(m.type))
-    throw new InputError(`Column "${m.name}" is not numeric.`, 'measure');
+  for (const m of ms)
+    if (!NUMERIC.includes(m.type))
+      throw new InputError(`Column "${m.name}" is not numeric.`, 'measure');
+  if (ms.length === 0) return [];
   const params = new Params();
   const where = policyPredicate(gate.access, ctx.viewer, params);
   const at = t.type === 'TIMESTAMP' ? `(t.c${t.position} at time zone 'UTC')` : `t.c${t.position}`;
   const bucket = `date_trunc('${unit}', ${at})`;
-  const sql = `select to_char(${bucket}, 'YYYY-MM-DD') as b, avg(t.c${m.position}::float8) as v, count(*) as n
-    from ${gate.version.tableName} t where ${where} and t.c${t.position} is not null and t.c${m.position} is not null
+  const parts = ms.map(
+    (m, i) => `avg(t.c${m.position}::float8) as v${i}, count(t.c${m.position}) as n${i}`,
+  );
+  const sql = `select to_char(${bucket}, 'YYYY-MM-DD') as b, ${parts.join(', ')}
+    from ${gate.version.tableName} t where ${where} and t.c${t.position} is not null
     group by 1 order by 1`;
-  const rows = await readRows<{ b: string; v: unknown; n: unknown }>(ctx, sql, params.values);
+  const rows = await readRows<Record<string, unknown>>(ctx, sql, params.values);
   await audit(
     ctx,
     gate,
     action,
-    [t, m],
-    rows.reduce((s, r) => s + Number(r.n), 0),
+    [t, ...ms],
+    rows.reduce((s, r) => s + Number(r.n0 ?? 0), 0),
   );
-  return rows.map((r) => ({ bucket: r.b, value: Number(r.v), rows: Number(r.n) }));
+  return ms.map((_, i) =>
+    rows
+      .filter((r) => Number(r[`n${i}`]) > 0)
+      .map((r) => ({ bucket: String(r.b), value: Number(r[`v${i}`]), rows: Number(r[`n${i}`]) })),
+  );
 }
 
 /** Rows of a clear numeric column outside [lower, upper], counted under the policy. */

@@ -114,9 +114,15 @@ export async function findAnomalies(
       const measures = summary.columns
         .filter((c) => c.kind === 'NUMERIC' && (c.std ?? 0) > 0)
         .slice(0, SEASONAL_MEASURES);
-      for (const m of measures) {
-        const series = await gatedSeries(ctx, gate, time.name, m.name, unit);
-        const found = seasonalAnomalies(series, unit);
+      const series = await gatedSeries(
+        ctx,
+        gate,
+        time.name,
+        measures.map((m) => m.name),
+        unit,
+      );
+      for (const [i, m] of measures.entries()) {
+        const found = seasonalAnomalies(series[i] ?? [], unit);
         if (found) seasonal.push({ time: time.name, measure: m.name, unit, ...found });
       }
     }

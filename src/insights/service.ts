@@ -83,7 +83,9 @@ export function insightsOf(ctx: AuthedContext, source: InsightsSource): Promise<
 }
 
 async function load(ctx: AuthedContext, source: InsightsSource): Promise<InsightsState> {
-  const gate = await openGate(ctx, { datasetId: source.datasetId, versionId: source.versionId });
+  const gate =
+    source.gate ??
+    (await openGate(ctx, { datasetId: source.datasetId, versionId: source.versionId }));
   if (gate.access.mode !== 'ROWS')
     throw new ForbiddenError('Insights need row access: this dataset is aggregate-only for you.');
   const fingerprint = visibilityFingerprint(ctx, gate);

@@ -1,4 +1,4 @@
-import { openGate } from '../access/gate';
+import { type Gate, openGate } from '../access/gate';
 import type { AuthedContext } from '../context';
 
 /**
@@ -10,6 +10,8 @@ export interface InsightsSource {
   datasetId: string;
   versionId: string;
   version: number;
+  /** The gate opened for this request's viewer, reused by the fields that read through it. */
+  gate?: Gate;
 }
 
 /** Opens the version for the viewer (not found for another org or a key no policy names). */
@@ -18,5 +20,10 @@ export async function insightsSource(
   input: { datasetId: string; version?: number | null },
 ): Promise<InsightsSource> {
   const gate = await openGate(ctx, { datasetId: input.datasetId, version: input.version ?? null });
-  return { datasetId: gate.dataset.id, versionId: gate.version.id, version: gate.version.number };
+  return {
+    datasetId: gate.dataset.id,
+    versionId: gate.version.id,
+    version: gate.version.number,
+    gate,
+  };
 }

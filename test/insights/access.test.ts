@@ -140,10 +140,10 @@ describe('insights under the access gate', () => {
 
   it('the owner and the viewer never share a cache entry', async () => {
     const mine = await server.gql(INSIGHTS, { id: carsId }, owner.token);
-    expect(mine.data.datasetInsights.rows).toBe(406);
-    expect(mine.data.datasetInsights.columns.map((c: any) => c.name)).toContain('Horsepower');
+    expect(mine.data!.datasetInsights.rows).toBe(406);
+    expect(mine.data!.datasetInsights.columns.map((c: any) => c.name)).toContain('Horsepower');
     const theirs = await server.gql(INSIGHTS, { id: carsId }, viewer.token);
-    expect(theirs.data.datasetInsights.rows).toBe(CARS_USA_SUMMARY.rows);
+    expect(theirs.data!.datasetInsights.rows).toBe(CARS_USA_SUMMARY.rows);
     expect(
       await countOf(
         server,

@@ -17,7 +17,22 @@ beforeAll(async () => {
 
 afterAll(() => server?.close());
 
-type Reference = (typeof CARS_SUMMARY)['columns'][keyof (typeof CARS_SUMMARY)['columns']];
+interface Reference {
+  count: number;
+  nulls: number;
+  distinct: number;
+  min: number;
+  max: number;
+  mean: number;
+  median: number;
+  std: number;
+  mad: number;
+  skewness: number;
+  kurtosis: number;
+  percentiles: readonly number[];
+  histogram: readonly number[];
+  edges: readonly number[];
+}
 
 async function insights(id: string) {
   const res = await server.gql(INSIGHTS, { id }, owner.token);
@@ -125,13 +140,13 @@ describe('a version above PESO_INSIGHTS_JOB_ROWS', () => {
   it('is computed by a job with progress, then served from the cache', async () => {
     const first = await jobServer.gql(INSIGHTS, { id: carsId }, jobOwner.token);
     expect(first.errors, JSON.stringify(first.errors)).toBeUndefined();
-    expect(first.data.datasetInsights.status).toBe('COMPUTING');
-    expect(first.data.datasetInsights.columns).toBeNull();
-    expect(first.data.datasetInsights.progress.totalSteps).toBe(3);
+    expect(first.data!.datasetInsights.status).toBe('COMPUTING');
+    expect(first.data!.datasetInsights.columns).toBeNull();
+    expect(first.data!.datasetInsights.progress.totalSteps).toBe(3);
     let result: any;
     for (;;) {
       const res = await jobServer.gql(INSIGHTS, { id: carsId }, jobOwner.token);
-      result = res.data.datasetInsights;
+      result = res.data!.datasetInsights;
       if (result.status !== 'COMPUTING') break;
       await new Promise((r) => setTimeout(r, 200));
     }
