@@ -127,13 +127,17 @@ export function graphiqlOptions(schema: GraphQLSchema, log: Logger): GraphiQLOpt
     if (problems.length > 0) log.warn({ tab: tab.name, problems }, 'GraphiQL tab left out');
     return problems.length === 0;
   });
+  const defaultTabs = tabs.map((tab) => ({
+    query: tab.query,
+    variables: tab.variables ? JSON.stringify(tab.variables, null, 2) : null,
+    headers: tab.headers ? JSON.stringify(tab.headers, null, 2) : null,
+  }));
   return {
     title: 'Peso GraphiQL',
-    defaultTabs: tabs.map((tab) => ({
-      query: tab.query,
-      variables: tab.variables ? JSON.stringify(tab.variables, null, 2) : null,
-      headers: tab.headers ? JSON.stringify(tab.headers, null, 2) : null,
-    })),
+    defaultTabs,
+    // GraphiQL fills the first tab's variables editor from `variables` (yoga passes it as
+    // initialVariables), not from the tab's own.
+    ...({ variables: defaultTabs[0]?.variables ?? null } as object),
     defaultEditorToolsVisibility: 'headers',
     isHeadersEditorEnabled: true,
     // A credential typed into the Headers tab stays in this browser only if the user says so.
