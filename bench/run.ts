@@ -1,7 +1,7 @@
 /**
  * Runs the benchmarks named on the command line (default: all) and prints, for each, the ratio of
  * Peso's path to a hand-written baseline run in the same process.
- * Usage: npm run bench [-- viewer|ingest|query|read|fanout|predict|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
+ * Usage: npm run bench [-- viewer|ingest|query|read|fanout|predict|rest|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
  */
 import { benchDrift } from './drift';
 import { benchFanout } from './fanout';
@@ -10,6 +10,7 @@ import { benchInsights } from './insights';
 import { benchPredict } from './predict';
 import { benchQuery } from './query';
 import { benchRead } from './read';
+import { benchRest } from './rest';
 import { benchTrainBackends } from './train';
 import { benchTrainLatency } from './train-latency';
 import { benchViewer } from './viewer';
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<void>> = {
   insights: benchInsights,
   fanout: benchFanout,
   predict: benchPredict,
+  rest: benchRest,
   train: benchTrainBackends,
   'train-latency': benchTrainLatency,
 };
