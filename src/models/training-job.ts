@@ -10,7 +10,13 @@ import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, contextFor } from '../context';
 import { executeRun } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
-import { type RetrainScores, scoreRetrained, settleRetrained } from './promotion';
+import { aliasChanged } from './cache';
+import {
+  CHALLENGER_ALIAS,
+  type RetrainScores,
+  scoreRetrained,
+  settleRetrained,
+} from './promotion';
 import { publishRun, trainingRunState } from './registry';
 import type { EpochEvent, TrainConfig, TrainingData } from './types';
 
@@ -139,6 +145,12 @@ export async function runTrainingJob(worker: WorkerContext, runId: string): Prom
         });
       });
       publishRun(deps.events, finished);
+      if (finished.promotion) {
+        // Every API process drops its cached resolution of the aliases that moved.
+        aliasChanged(deps.events, { modelId: claimed.modelId, alias: CHALLENGER_ALIAS });
+        if (finished.promotion.promoted)
+          aliasChanged(deps.events, { modelId: claimed.modelId, alias: finished.promotion.alias });
+      }
       ctx.log.info({ runId, metrics: output.metrics }, 'training run succeeded');
     },
   );

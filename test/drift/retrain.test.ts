@@ -25,6 +25,8 @@ const RUN_CHECK = `mutation($id: ID!, $v: ID) { runDriftCheck(monitorId: $id, cu
   __typename ... on DriftReport { id } ... on Error { code message } } }`;
 const REPORTS = `query($id: ID!) { driftReports(monitorId: $id) {
   ... on QueryDriftReportsSuccess { data { id status error drifted retrainRun { id } } } } }`;
+const PREDICT = `query($m: ID!) { predict(modelId: $m, alias: "production", rows: [{ x: 1.2, noise: 0.5 }]) {
+  __typename ... on PredictionResult { version { number } predictions { value } } ... on Error { code message } } }`;
 const HISTORY = `query($id: ID!) { model(id: $id) { id
   aliasHistory { alias version { id number } changedBy { id } reason } } }`;
 
@@ -200,6 +202,9 @@ describe('retraining on drift', () => {
 
   it('queues a run on the drifted version, makes it the challenger and promotes it past the margin', async () => {
     const { datasetId, modelId, version } = await servedModel('shifting');
+    // Served by alias before the drift: version 1 (and its resolution cached).
+    const before = await server.gql(PREDICT, { m: modelId }, owner.token);
+    expect(before.data?.predict, JSON.stringify(before)).toMatchObject({ version: { number: 1 } });
     const { report, current, monitorId } = await monitorAndCheck(modelId, datasetId, {
       retrainOnDrift: true,
       promotionMargin: 0.05,
@@ -223,6 +228,12 @@ describe('retraining on drift', () => {
     expect(run.promotion.reason).toMatch(/^v2 beat v1: accuracy /);
     expect(run.modelVersion.number).toBe(2);
     expect([...run.modelVersion.aliases].sort()).toEqual(['challenger', 'production']);
+    // The promotion reaches predictions by alias at once: the cached resolution was dropped.
+    const after = await server.gql(PREDICT, { m: modelId }, owner.token);
+    expect(after.data?.predict, JSON.stringify(after)).toMatchObject({
+      version: { number: 2 },
+      predictions: [{ value: 'low' }],
+    });
 
     const history = await server.gql(HISTORY, { id: modelId }, owner.token);
     const changes = history.data!.model.aliasHistory as any[];
