@@ -3,6 +3,7 @@
  * Peso's path to a hand-written baseline run in the same process.
  * Usage: npm run bench [-- viewer|ingest|query|read|fanout|predict|rest|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
  */
+import { benchDashboard } from './dashboard';
 import { benchDrift } from './drift';
 import { benchFanout } from './fanout';
 import { benchIngest } from './ingest';
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<void>> = {
   query: benchQuery,
   read: benchRead,
   drift: benchDrift,
+  dashboard: benchDashboard,
   insights: benchInsights,
   fanout: benchFanout,
   predict: benchPredict,
