@@ -8,6 +8,13 @@ const CREDENTIAL_KEY = 'peso.dashboard.credential';
 let operations = null;
 let wsClient = null;
 const connectionListeners = new Set();
+const signOutListeners = new Set();
+
+/** Calls `listener()` when the API stops accepting this tab's credential (expired, revoked). */
+export function onSignedOut(listener) {
+  signOutListeners.add(listener);
+  return () => signOutListeners.delete(listener);
+}
 
 /** The credential of this tab (a session token or an API key), kept for the tab's lifetime. */
 export function credential() {
@@ -58,6 +65,10 @@ export async function gql(name, variables = {}, auth = credential()) {
   }
   if (body.errors?.length) {
     const [first] = body.errors;
+    if (first.extensions?.code === 'UNAUTHENTICATED' && auth && auth === credential()) {
+      setCredential(null);
+      for (const listener of signOutListeners) listener();
+    }
     throw new ApiError(first.message, first.extensions?.code ?? 'ERROR');
   }
   return body.data;

@@ -9,6 +9,7 @@ import {
   credential,
   gql,
   onConnection,
+  onSignedOut,
   setCredential,
   subscribe,
   unwrap,
@@ -1085,6 +1086,7 @@ function App() {
   useEffect(() => {
     location.hash = tab;
   }, [tab]);
+  useEffect(() => onSignedOut(() => setViewer(null)), []);
   if (checking) return html`<${Loading} when=${true} />`;
   if (!viewer) return html`<${SignIn} onSignedIn=${setViewer} />`;
   const signOut = () => {

@@ -29,6 +29,8 @@ let server: TestServer;
 let browser: TestBrowser;
 let owner: Awaited<ReturnType<typeof signUpOwner>>;
 let viewerKey: string;
+let viewerKeyId: string;
+let keyPage: Page;
 let datasetId: string;
 let ownerPage: Page;
 
@@ -82,6 +84,7 @@ beforeAll(async () => {
   expect(monitor.data?.createDriftMonitor.__typename, JSON.stringify(monitor)).toBe('DriftMonitor');
   const key = await createApiKey(server, owner.token, 'VIEWER');
   viewerKey = key.secret;
+  viewerKeyId = key.id;
   const policy = await server.gql(
     SET_POLICY,
     { input: { datasetId, apiKeyId: key.id, columnRules: [{ column: 'spend', rule: 'MASK' }] } },
@@ -292,6 +295,7 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
 
   it('keeps a masked column masked for a viewer signed in with an API key, on screen and in the CSV', async () => {
     const page = await browser.page();
+    keyPage = page;
     await signIn(page, viewerKey);
     await expect(page.getByTestId('viewer').textContent()).resolves.toContain('VIEWER');
     // Only the dataset a policy names the key on (the table renders its rows all at once).
@@ -354,4 +358,19 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     for (const value of clear) expect(text).not.toContain(String(value));
     expect(browser.errors).toEqual([]);
   }, 120_000);
+
+  it('goes back to sign-in once the key is revoked, keeping nothing of what it showed', async () => {
+    const revoked = await server.gql(
+      `mutation($id: ID!) { revokeApiKey(id: $id) { __typename ... on Error { code message } } }`,
+      { id: viewerKeyId },
+      owner.token,
+    );
+    expect(revoked.data?.revokeApiKey.__typename, JSON.stringify(revoked)).toBe('ApiKey');
+    await keyPage.click('[data-tab=models]');
+    await keyPage.getByTestId('signin').waitFor();
+    await expect(keyPage.getByTestId('rows').count()).resolves.toBe(0);
+    await expect(keyPage.evaluate(() => sessionStorage.length)).resolves.toBe(0);
+    // The console's 401 for the refused request is the only error.
+    expect(browser.errors.filter((e) => !e.includes('401'))).toEqual([]);
+  }, 60_000);
 });
