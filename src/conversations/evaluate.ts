@@ -112,7 +112,8 @@ export function evaluate(
     );
   const languages: EvaluationReport['languages'] = {};
   items.forEach((item, i) => {
-    const entry = (languages[item.language] ??= { messages: 0, accuracy: 0 });
+    languages[item.language] ??= { messages: 0, accuracy: 0 };
+    const entry = languages[item.language]!;
     entry.messages++;
     if (predictions[i]!.language === item.language) entry.accuracy++;
   });
