@@ -57,10 +57,22 @@ export async function openStream<E>(
   const access = spec.access ?? CREDENTIAL_ONLY;
   const accept = spec.accept ?? (() => true);
   const terminal = spec.terminal ?? (() => false);
-  let lost!: () => void;
-  const revoked = new Promise<'revoked'>((resolve) => {
-    lost = () => resolve('revoked');
-  });
+  // What the stream waits on can be cut short by a denial or a shutdown. Racing each wait with
+  // one long-lived promise would leave a reaction on it per wait (per event, for the stream's
+  // life): instead the wait in progress is the one thing a denial wakes.
+  let isRevoked = false;
+  let interrupt: ((value: 'revoked') => void) | null = null;
+  const lost = () => {
+    isRevoked = true;
+    interrupt?.('revoked');
+  };
+  const orRevoked = <T>(wait: Promise<T>): Promise<T | 'revoked'> =>
+    isRevoked
+      ? Promise.resolve('revoked')
+      : new Promise<T | 'revoked'>((resolve, reject) => {
+          interrupt = resolve;
+          wait.then(resolve, reject);
+        });
   const unwatch = watch(ctx, access, lost);
   return (async function* () {
     try {
@@ -69,15 +81,15 @@ export async function openStream<E>(
         if (terminal(state)) return;
       }
       for (;;) {
-        const next = await Promise.race([pending, revoked]);
+        const next = await orRevoked(pending);
         if (next === 'revoked' || next.done) return;
         pending = iterator.next();
         const event = next.value;
         if (!accept(event)) continue;
         // A shutdown or a denial found by the timer ends a stream whose event is still waiting.
-        if ((await Promise.race([checkEvent(ctx, access), revoked])) !== 'allowed') return;
+        if ((await orRevoked(checkEvent(ctx, access))) !== 'allowed') return;
         if (spec.eventAccess) {
-          const verdict = await Promise.race([checkEvent(ctx, spec.eventAccess(event)), revoked]);
+          const verdict = await orRevoked(checkEvent(ctx, spec.eventAccess(event)));
           if (verdict === 'denied') continue;
           if (verdict !== 'allowed') return;
         }
