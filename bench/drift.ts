@@ -3,11 +3,11 @@ import { eq } from 'drizzle-orm';
 import { type Database, openDatabase } from '../db/client';
 import { driftProfiles } from '../db/schema/drift';
 import { scratchDatabase } from '../db/scratch';
-import { resolveViewer } from '../src/auth/viewer';
 import { signUp } from '../src/auth/service';
+import { resolveViewer } from '../src/auth/viewer';
 import { loadConfig } from '../src/config';
 import { type AuthedContext, contextFor } from '../src/context';
-import { type WriterContext, tableFor, writeVersion } from '../src/datasets/writer';
+import { tableFor, type WriterContext, writeVersion } from '../src/datasets/writer';
 import { computeDrift } from '../src/drift/check';
 import { createMonitor } from '../src/drift/service';
 import { createEventBus } from '../src/events/bus';
@@ -26,9 +26,8 @@ const ROUNDS = Number(process.env.BENCH_DRIFT_ROUNDS ?? 5);
 function rowsSql(shift: boolean): string {
   const s = shift ? 1 : 0;
   // Deterministic pseudo-random numbers in [0, 1) from the row number (no random()).
-  const u = (k: number) => `((((i * ${7919 + k * 104729}) % 1000003) + 0.5) / 1000003.0)`;
-  const normal = (a: number, b: number) =>
-    `sqrt(-2 * ln(${u(a)})) * cos(2 * pi() * ${u(b)})`;
+  const u = (k: number) => `((((i::bigint * ${7919 + k * 104729}) % 1000003) + 0.5) / 1000003.0)`;
+  const normal = (a: number, b: number) => `sqrt(-2 * ln(${u(a)})) * cos(2 * pi() * ${u(b)})`;
   return `select
       ${normal(1, 2)} * ${1 + 0.3 * s} + ${0.4 * s} as o0,
       ${normal(3, 4)} * 10 + 100 as o1,
@@ -137,7 +136,9 @@ export async function benchDrift(): Promise<void> {
         await database.db.delete(driftProfiles).where(eq(driftProfiles.versionId, reference.id));
       const result = await computeDrift(ctx, monitor, current.id);
       if (result.columns.length !== COLUMNS.length || result.currentRows !== ROWS)
-        throw new Error(`check covered ${result.columns.length} columns, ${result.currentRows} rows`);
+        throw new Error(
+          `check covered ${result.columns.length} columns, ${result.currentRows} rows`,
+        );
       verdict = `${result.columns.filter((c) => c.drifted).length}/${COLUMNS.length} drifted (${result.columns.map((c) => `${c.column}:${c.test}${c.drifted ? '*' : ''}`).join(' ')})`;
     };
 
@@ -154,7 +155,11 @@ export async function benchDrift(): Promise<void> {
       await time(samples.cold, () => check(true));
       await time(samples.warm, () => check(false));
     }
-    const p50 = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+    const p50 = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
     const sel = p50(samples.select);
     console.log(`drift: ${verdict}`);
     console.log(

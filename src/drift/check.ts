@@ -118,7 +118,9 @@ export async function driftBetween(
   const refValues = await cachedProfile(
     ctx,
     reference,
-    watched.map((w) => (many.has(w.column) ? { column: w.column, summary: true } : { column: w.column })),
+    watched.map((w) =>
+      many.has(w.column) ? { column: w.column, summary: true } : { column: w.column },
+    ),
   );
   // Numeric columns with more distinct values than a profile keeps get fine fixed bins over the
   // reference range, computed once like the values.

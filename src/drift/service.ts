@@ -146,7 +146,10 @@ export async function createMonitor(
   }
   if (!datasetId) throw new InputError('Name a dataset or a model to monitor.', 'datasetId');
   if (input.retrainOnDrift && !input.modelId)
-    throw new InputError('Only a model monitor can retrain on drift: give modelId.', 'retrainOnDrift');
+    throw new InputError(
+      'Only a model monitor can retrain on drift: give modelId.',
+      'retrainOnDrift',
+    );
   const gate = await openGate(ctx, { datasetId, versionId: referenceVersionId });
   await checkColumns(ctx, datasetId, gate.version.id, input.columns);
   const [monitor] = await ctx.db

@@ -1,22 +1,12 @@
 import { eq, sql } from 'drizzle-orm';
-import {
-  models,
-  modelVersions,
-  type TrainingRun,
-  trainingRuns,
-} from '../../db/schema/models';
+import { models, modelVersions, type TrainingRun, trainingRuns } from '../../db/schema/models';
 import { gatedStream, openGate } from '../access/gate';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, contextFor } from '../context';
 import { executeRun } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
 import { aliasChanged } from './cache';
-import {
-  CHALLENGER_ALIAS,
-  type RetrainScores,
-  scoreRetrained,
-  settleRetrained,
-} from './promotion';
+import { CHALLENGER_ALIAS, type RetrainScores, scoreRetrained, settleRetrained } from './promotion';
 import { publishRun, trainingRunState } from './registry';
 import type { EpochEvent, TrainConfig, TrainingData } from './types';
 

@@ -56,12 +56,7 @@ async function dataset(name: string, content: string) {
 }
 
 async function upload(datasetId: string, content: string) {
-  const up = await server.upload(
-    UPLOAD,
-    { datasetId },
-    { name: 'rows.csv', content },
-    owner.token,
-  );
+  const up = await server.upload(UPLOAD, { datasetId }, { name: 'rows.csv', content }, owner.token);
   expect(up.data?.uploadDatasetVersion.__typename, JSON.stringify(up)).toBe('DatasetVersion');
   return up.data!.uploadDatasetVersion.id as string;
 }
@@ -115,19 +110,13 @@ async function servedModel(name: string) {
   return { datasetId, modelId, version: run.modelVersion as { id: string; number: number } };
 }
 
-async function monitorAndCheck(
-  modelId: string,
-  datasetId: string,
-  input: Record<string, unknown>,
-) {
+async function monitorAndCheck(modelId: string, datasetId: string, input: Record<string, unknown>) {
   const created = await server.gql(
     CREATE_MONITOR,
     { input: { modelId, columns: [{ column: 'x' }], ...input } },
     owner.token,
   );
-  expect(created.data?.createDriftMonitor.__typename, JSON.stringify(created)).toBe(
-    'DriftMonitor',
-  );
+  expect(created.data?.createDriftMonitor.__typename, JSON.stringify(created)).toBe('DriftMonitor');
   const monitorId = created.data!.createDriftMonitor.id as string;
   const current = await upload(datasetId, csv(400, 1.5, 1, 99));
   const check = await server.gql(RUN_CHECK, { id: monitorId, v: current }, owner.token);
@@ -302,9 +291,7 @@ describe('retraining on drift', () => {
       { input: { datasetId: d2, role: 'VIEWER', columnRules: [{ column: 'x', rule: 'MASK' }] } },
       owner.token,
     );
-    expect(policy.data?.setDatasetPolicy.__typename, JSON.stringify(policy)).toBe(
-      'DatasetPolicy',
-    );
+    expect(policy.data?.setDatasetPolicy.__typename, JSON.stringify(policy)).toBe('DatasetPolicy');
     const seen = await server.gql(RUN, { id: run.id }, viewer.token);
     expect(seen.data?.trainingRun?.status, JSON.stringify(seen)).toBe('SUCCEEDED');
     expect(seen.data!.trainingRun.promotion).toBeNull();
