@@ -3,12 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PothosValidationError } from '@pothos/core';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
-import {
-  createYoga,
-  maskError as defaultMaskError,
-  type Plugin,
-  useReadinessCheck,
-} from 'graphql-yoga';
+import { createYoga, maskError as defaultMaskError, useReadinessCheck } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Database, isDatabaseUnavailable } from '../db/client';
 import { schema } from '../schema/index';
@@ -43,6 +38,7 @@ import {
 } from './http/graphiql';
 import { useInputGuard } from './http/input-guard';
 import { createMetrics, METRICS_PATH } from './http/metrics';
+import { logPlainRoute, socketLog, useRequestLog } from './http/request-log';
 import { useRest } from './http/rest';
 import {
   loadTrustedDocuments,
@@ -138,33 +134,15 @@ function unauthenticated(error: unknown): never {
   throw error;
 }
 
-/** Tags each HTTP request with an id (taken from `x-request-id` when sent) and logs its outcome. */
-function useRequestLog(log: Logger, ids: WeakMap<Request, string>): Plugin {
-  const started = new WeakMap<Request, number>();
-  return {
-    onRequest({ request }) {
-      ids.set(request, request.headers.get('x-request-id')?.slice(0, 100) || randomUUID());
-      started.set(request, performance.now());
-    },
-    onResponse({ request, response }) {
-      const requestId = ids.get(request);
-      if (requestId) response.headers.set('x-request-id', requestId);
-      const url = new URL(request.url);
-      log.info(
-        {
-          requestId,
-          method: request.method,
-          path: url.pathname,
-          status: response.status,
-          ms: Math.round(performance.now() - (started.get(request) ?? performance.now())),
-        },
-        'request',
-      );
-    },
-  };
-}
-
 type WsConnectionParams = Record<string, unknown> & { authorization?: unknown };
+
+/** Closes a socket with 4403 and why, so a client does not retry the same credential. */
+function closeForbidden(socket: WebSocket, reason: string) {
+  // A close reason holds at most 123 bytes.
+  let text = `Forbidden: ${reason}`;
+  while (Buffer.byteLength(text) > 123) text = `${text.slice(0, -2)}…`;
+  socket.close(4403, text);
+}
 
 /**
  * Starts Peso's HTTP server: GraphQL over HTTP and SSE with GraphiQL at `/graphql`, graphql-ws on
@@ -272,9 +250,13 @@ export async function startServer(deps: {
   const http = createServer((req, res) => {
     metrics.observe(req, res);
     if (req.url === METRICS_PATH) void metrics.route(req, res);
-    else if (req.url?.startsWith(UPLOAD_PATH)) void upload(req, res);
-    else if (req.url?.startsWith(EXPORT_PATH)) void download(req, res);
-    else if (req.url === DASHBOARD_PATH || req.url?.startsWith(`${DASHBOARD_PATH}/`))
+    else if (req.url?.startsWith(UPLOAD_PATH)) {
+      logPlainRoute(log, UPLOAD_PATH, req, res);
+      void upload(req, res);
+    } else if (req.url?.startsWith(EXPORT_PATH)) {
+      logPlainRoute(log, EXPORT_PATH, req, res);
+      void download(req, res);
+    } else if (req.url === DASHBOARD_PATH || req.url?.startsWith(`${DASHBOARD_PATH}/`))
       void dashboard(req, res);
     else if (config.graphiql && req.url?.startsWith(GRAPHIQL_ASSET_PATH))
       void serveGraphiQLAsset(req, res);
@@ -289,37 +271,50 @@ export async function startServer(deps: {
   });
   /** Open sockets with the credential they signed in with, to notice revocation or change. */
   const credentials = new Map<WebSocket, Viewer>();
+  const sockets = socketLog(log);
 
   const wsServer = serveGraphqlWs<WsConnectionParams, { credential?: string }>(
     {
       onConnect: async (ctx) => {
-        try {
-          await limiter.checkAddress(addressOf(ctx.extra.request));
-        } catch (error) {
-          if (!(error instanceof RateLimitedError)) throw error;
-          ctx.extra.socket.close(4429, `Too many requests: retry in ${error.retryAfter} s`);
-          return false;
-        }
-        const authorization = ctx.connectionParams?.authorization;
-        if (authorization === undefined || authorization === null || authorization === '')
+        const accepted = await (async () => {
+          try {
+            await limiter.checkAddress(addressOf(ctx.extra.request));
+          } catch (error) {
+            if (!(error instanceof RateLimitedError)) throw error;
+            ctx.extra.socket.close(4429, `Too many requests: retry in ${error.retryAfter} s`);
+            return false;
+          }
+          const authorization = ctx.connectionParams?.authorization;
+          if (authorization === undefined || authorization === null || authorization === '')
+            return true;
+          if (typeof authorization !== 'string') {
+            closeForbidden(ctx.extra.socket, 'authorization must be "Bearer <token or API key>".');
+            return false;
+          }
+          let viewer: Viewer;
+          try {
+            viewer = (await resolveViewer(database.db, config.secret, authorization))!;
+          } catch (error) {
+            if (error instanceof UnauthenticatedError) {
+              closeForbidden(ctx.extra.socket, error.message);
+              return false;
+            }
+            // No answer is not a refusal: the client is told to come back rather than Forbidden.
+            if (!isDatabaseUnavailable(error)) return false;
+            log.warn({ error: errorSummary(error) }, 'database unavailable');
+            ctx.extra.socket.close(4503, 'Service unavailable: try again shortly');
+            return false;
+          }
+          if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+          credentials.set(ctx.extra.socket, viewer);
           return true;
-        if (typeof authorization !== 'string') return false;
-        let viewer: Viewer;
-        try {
-          viewer = (await resolveViewer(database.db, config.secret, authorization))!;
-        } catch (error) {
-          // No answer is not a refusal: the client is told to come back rather than Forbidden.
-          if (!isDatabaseUnavailable(error)) return false;
-          log.warn({ error: errorSummary(error) }, 'database unavailable');
-          ctx.extra.socket.close(4503, 'Service unavailable: try again shortly');
-          return false;
-        }
-        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
-        credentials.set(ctx.extra.socket, viewer);
-        return true;
+        })();
+        sockets.connected(ctx.extra.socket, accepted);
+        return accepted;
       },
-      onClose: (ctx) => {
+      onClose: (ctx, code, reason) => {
         credentials.delete(ctx.extra.socket);
+        sockets.closed(ctx.extra.socket, code ?? 0, reason ?? '');
       },
       onSubscribe: async (ctx, _id, payload) => {
         try {
@@ -353,6 +348,7 @@ export async function startServer(deps: {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
+        sockets.operation(ctx.extra.socket, document, payload.operationName);
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;
         let contextValue: AppContext;
@@ -406,7 +402,7 @@ export async function startServer(deps: {
       if (reason === null) continue;
       credentials.delete(socket);
       log.info({ reason }, 'closing websocket: credential no longer valid');
-      socket.close(4403, 'Forbidden');
+      closeForbidden(socket, reason);
     }
   }, config.authRecheckMs);
   recheck.unref();
