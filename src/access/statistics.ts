@@ -183,8 +183,11 @@ export async function gatedCorrelations(
   const params = new Params();
   const where = policyPredicate(gate.access, ctx.viewer, params);
   const x = (c: GateColumn) => `t.c${c.position}::float8`;
+  // The mean position of a value's ties: (first + last) / 2, the last being the rows up to and
+  // including it (cume_dist × rows, rounded back to the integer it is). Both windows share one
+  // sort.
   const avgRank = (expr: string, partition: string) =>
-    `(rank() over (partition by ${partition} order by ${expr}) + (count(*) over (partition by ${partition}, ${expr}) - 1) / 2.0)`;
+    `((rank() over (partition by ${partition} order by ${expr}) + round(cume_dist() over (partition by ${partition} order by ${expr}) * count(*) over (partition by ${partition}))) / 2)`;
   const inner: string[] = cols.map((c, i) => `${x(c)} as v${i}`);
   cols.forEach((c, i) => {
     inner.push(`${avgRank(x(c), `${x(c)} is null`)} as r${i}`);
