@@ -130,6 +130,12 @@ export const conversationPolicies = pgTable(
       onDelete: 'cascade',
     }),
     inboxes: text('inboxes').array(),
+    /**
+     * Rows visible, in the dataset policies' filter language over conversation fields (channel,
+     * inbox, status, language, intent, sentiment, customer.<attribute>), with `$viewer.…`
+     * references; null: every row the inboxes allow.
+     */
+    rowFilter: jsonb('row_filter').$type<Record<string, unknown>>(),
     /** CLEAR or MASK; null: the role default. */
     personalData: text('personal_data'),
     createdAt: createdAt(),
@@ -157,6 +163,8 @@ export const conversationTaxonomies = pgTable('conversation_taxonomies', {
     .primaryKey()
     .references(() => organizations.id, { onDelete: 'cascade' }),
   topics: jsonb('topics').$type<Record<string, Record<string, number>>>().notNull(),
+  /** RULES (default) or LLM: categorize through the configured model (rules without a key). */
+  categorizer: text('categorizer').notNull().default('RULES'),
   updatedAt: updatedAt(),
 });
 
