@@ -93,7 +93,8 @@ const TrendBucketRef = builder.objectRef<TrendBucket>('TrendBucket').implement({
   description: 'One bucket of a series.',
   fields: (t) => ({
     start: t.exposeString('start', {
-      description: 'Start: a date, or for TIMESTAMP columns the instant (ISO, UTC).',
+      description:
+        'Start: a date, or for TIMESTAMP columns the instant (ISO, UTC); for an empty bucket filled in, its first local day.',
     }),
     label: t.exposeString('label', { description: 'First local day of the bucket.' }),
     index: t.exposeInt('index', { description: 'Position from the first bucket.' }),

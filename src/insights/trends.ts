@@ -192,7 +192,10 @@ export interface TrendInput {
 }
 
 export interface TrendBucket {
-  /** Start of the bucket: a date for DATE columns, an instant (ISO, UTC) for TIMESTAMP ones. */
+  /**
+   * Start of the bucket: a date for DATE columns, an instant (ISO, UTC) for TIMESTAMP ones; an
+   * empty bucket filled in has its first local day.
+   */
   start: string;
   /** The bucket's first local calendar day in the time zone. */
   label: string;
