@@ -193,6 +193,23 @@ describe('trends, segments and KPIs under access rules', () => {
     close(seg.means[1], search.reduce((s, r) => s + r.cost, 0) / search.length);
   });
 
+  it('records each of those reads in the audit log as the viewer', async () => {
+    const log = await server.gql(
+      `query($f: AuditEventFilter) { auditEvents(filter: $f, first: 20) {
+        edges { node { action user { id } columnsRead columnsMasked filter } } } }`,
+      { f: { userId: searchOnly.userId, action: 'INSIGHTS' } },
+      owner.token,
+    );
+    const events = log.data?.auditEvents.edges.map((e: { node: unknown }) => e.node);
+    expect(events?.length, JSON.stringify(log)).toBeGreaterThanOrEqual(4);
+    for (const e of events) expect(e.user.id).toBe(searchOnly.userId);
+    const read = events.map((e: { columnsRead: string[] }) => [...e.columnsRead].sort().join(','));
+    // KPIs (sums by channel and date), the trend (clicks by date), segments (count, then rows).
+    expect(read).toContain('channel,clicks,conversions,cost,date,impressions,revenue');
+    expect(read).toContain('clicks,date');
+    expect(read).toContain('clicks,cost');
+  });
+
   it('a hidden column is as absent as a missing one', async () => {
     const semantics = await server.gql(SEMANTICS, { id: datasetId }, hiddenKey);
     expect(semantics.data?.datasetSemantics).toMatchObject({
