@@ -30,17 +30,35 @@ export function visibilityFingerprint(ctx: AuthedContext, gate: Gate): string {
     .digest('hex');
 }
 
+/** Entries this process read or wrote lately, parsed: an entry never changes once written. */
+const recent = new Map<string, unknown>();
+const RECENT = 64;
+
+function remember(id: string, payload: unknown) {
+  recent.delete(id);
+  recent.set(id, payload);
+  if (recent.size > RECENT) recent.delete(recent.keys().next().value as string);
+}
+
 /** The entry of a version under a key (a fingerprint, or a fingerprint and a part). */
 export async function readCache<T>(
   ctx: Pick<AuthedContext, 'db'>,
   versionId: string,
   key: string,
 ): Promise<T | null> {
+  const id = `${versionId}/${key}`;
+  if (recent.has(id)) {
+    const payload = recent.get(id);
+    remember(id, payload);
+    return payload as T;
+  }
   const [row] = await ctx.db
     .select({ payload: insightsCache.payload })
     .from(insightsCache)
     .where(and(eq(insightsCache.versionId, versionId), eq(insightsCache.fingerprint, key)));
-  return (row?.payload as T | undefined) ?? null;
+  if (!row) return null;
+  remember(id, row.payload);
+  return row.payload as T;
 }
 
 /** Keeps an entry; a concurrent computation of the same key keeps the first one written. */
@@ -50,8 +68,11 @@ export async function writeCache(
   key: string,
   payload: unknown,
 ): Promise<void> {
-  await ctx.db
+  const [kept] = await ctx.db
     .insert(insightsCache)
     .values({ versionId, fingerprint: key, payload })
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ payload: insightsCache.payload });
+  // The first entry written wins: a concurrent writer's is read back rather than remembered.
+  if (kept) remember(`${versionId}/${key}`, kept.payload);
 }
