@@ -364,7 +364,9 @@ SchemaColumnRef.implement({
   }),
 });
 
-const RetypedRef = builder.objectRef<{ name: string; from: string; to: string }>('ComparedRetypedColumn');
+const RetypedRef = builder.objectRef<{ name: string; from: string; to: string }>(
+  'ComparedRetypedColumn',
+);
 RetypedRef.implement({
   description: 'A column whose type differs.',
   fields: (t) => ({
