@@ -210,6 +210,47 @@ describe('trends, segments and KPIs under access rules', () => {
     expect(read).toContain('clicks,cost');
   });
 
+  it('aggregate-only access: trends and KPIs from groups of the minimum size, no segments', async () => {
+    const member = await inviteMember(server, owner.token, 'VIEWER');
+    await policy({
+      userId: member.userId,
+      access: 'AGGREGATE_ONLY',
+      differentialPrivacy: false,
+      minGroupSize: 10,
+    });
+    const kpis = await server.gql(KPIS, { id: datasetId, dimension: 'channel' }, member.token);
+    const result = kpis.data?.marketingKpis;
+    expect(result?.__typename, JSON.stringify(kpis)).toBe('MarketingKpis');
+    // A week of one campaign is 7 rows: video's weekly groups are below the minimum and vanish.
+    expect(result.groups.map((g: { key: string }) => g.key).sort()).toEqual([
+      'display',
+      'email',
+      'search',
+      'social',
+    ]);
+    close(
+      result.total.current.clicks,
+      kpisOf(ROWS.filter((r) => CURRENT(r) && r.channel !== 'video')).clicks,
+    );
+    const trend = await server.gql(
+      TREND,
+      {
+        id: datasetId,
+        input: { timeColumn: 'date', measure: 'clicks', aggregate: 'SUM', bucket: 'WEEK' },
+      },
+      member.token,
+    );
+    const weekly = new Array(26).fill(0);
+    for (const r of ROWS) weekly[week(r)] += r.clicks;
+    expect(trend.data?.trend.series.map((b: { value: number }) => b.value)).toEqual(weekly);
+    const segments = await server.gql(
+      SEGMENTS,
+      { id: datasetId, features: ['clicks'] },
+      member.token,
+    );
+    expect(segments.errors?.[0]?.extensions?.code, JSON.stringify(segments)).toBe('FORBIDDEN');
+  });
+
   it('a hidden column is as absent as a missing one', async () => {
     const semantics = await server.gql(SEMANTICS, { id: datasetId }, hiddenKey);
     expect(semantics.data?.datasetSemantics).toMatchObject({
