@@ -1,12 +1,15 @@
 /**
  * Runs the benchmarks named on the command line (default: all) and prints, for each, the ratio of
  * Peso's path to a hand-written baseline run in the same process.
- * Usage: npm run bench [-- viewer|ingest|query|read|fanout|predict|rest|train|train-latency]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
+ * Usage: npm run bench [-- viewer|ingest|query|read|fanout|predict|rest|train|train-latency|conversations|conversations-eval]   (BENCH_DATABASE_URL=postgres://… to use PostgreSQL)
  */
+import { benchConversations } from './conversations';
+import { benchConversationsEval } from './conversations-eval';
 import { benchDashboard } from './dashboard';
 import { benchDrift } from './drift';
 import { benchFanout } from './fanout';
 import { benchIngest } from './ingest';
+import { benchLoad } from './load';
 import { benchInsights } from './insights';
 import { benchPredict } from './predict';
 import { benchQuery } from './query';
@@ -14,6 +17,7 @@ import { benchRead } from './read';
 import { benchRest } from './rest';
 import { benchTrainBackends } from './train';
 import { benchTrainLatency } from './train-latency';
+import { benchUploadLatency } from './upload-latency';
 import { benchViewer } from './viewer';
 
 const benches: Record<string, () => Promise<void>> = {
@@ -22,6 +26,7 @@ const benches: Record<string, () => Promise<void>> = {
   query: benchQuery,
   read: benchRead,
   drift: benchDrift,
+  load: benchLoad,
   dashboard: benchDashboard,
   insights: benchInsights,
   fanout: benchFanout,
@@ -29,6 +34,9 @@ const benches: Record<string, () => Promise<void>> = {
   rest: benchRest,
   train: benchTrainBackends,
   'train-latency': benchTrainLatency,
+  conversations: benchConversations,
+  'conversations-eval': benchConversationsEval,
+  'upload-latency': benchUploadLatency,
 };
 const selected = process.argv.slice(2).filter((a) => a !== '--');
 for (const name of selected.length ? selected : Object.keys(benches)) {

@@ -19,6 +19,63 @@ export interface LoadTransaction {
   endCopy(): Promise<void>;
 }
 
+type PgliteQuery = (
+  sql: string,
+  params?: unknown[],
+  options?: { blob?: Blob },
+) => Promise<{ rows: Array<Record<string, unknown>> }>;
+
+/**
+ * Statements and COPY over a PGlite query function. Each PGlite COPY goes through its virtual
+ * file system, which costs per call: CSV is gathered into blobs of `chunkChars` rather than sent
+ * per parsed batch.
+ */
+function pgliteLoader(query: PgliteQuery, chunkChars: number, between?: () => Promise<void>) {
+  let pending: string[] = [];
+  let pendingLength = 0;
+  let pendingTable = '';
+  const flush = async () => {
+    if (pendingLength === 0) return;
+    const blob = new Blob(pending);
+    pending = [];
+    pendingLength = 0;
+    await query(`copy ${pendingTable} from '/dev/blob' with (format csv)`, [], { blob });
+    await between?.();
+  };
+  return {
+    exec: async (sql: string, params?: unknown[]) => (await query(sql, params)).rows,
+    copy: async (table: string, csv: string) => {
+      if (table !== pendingTable) await flush();
+      pendingTable = table;
+      pending.push(csv);
+      pendingLength += csv.length;
+      if (pendingLength >= chunkChars) await flush();
+    },
+    endCopy: flush,
+  } satisfies LoadTransaction;
+}
+
+/**
+ * Characters of CSV per COPY when loading into PGlite outside a transaction: each COPY holds the
+ * embedded database (and the event loop: it runs on this thread) for its duration, so requests
+ * waiting for the database get a turn after every ~1 MiB instead of after the whole file.
+ */
+const PGLITE_SHARED_COPY_CHARS = 1024 * 1024;
+
+/**
+ * A load into PGlite that does not hold its one connection throughout: each statement and each
+ * ~1 MiB COPY runs on its own, and the API's queries (and the event loop) get a turn between
+ * them. Only for work whose partial results nothing can see — rows of a table no committed row
+ * names yet — and whose caller drops that table if it fails.
+ */
+export function sharedPgliteLoad(database: Extract<Database, { kind: 'pglite' }>): LoadTransaction {
+  return pgliteLoader(
+    (sql, params, options) => database.pglite.query(sql, params, options),
+    PGLITE_SHARED_COPY_CHARS,
+    () => new Promise<void>((resolve) => setImmediate(resolve)),
+  );
+}
+
 /**
  * Runs `work` in one transaction with COPY available on both drivers: PGlite loads each chunk
  * from a blob; postgres.js streams all chunks through one `COPY … FROM STDIN`. Any throw rolls
@@ -29,31 +86,11 @@ export async function withLoadTransaction<T>(
   work: (tx: LoadTransaction) => Promise<T>,
 ): Promise<T> {
   if (database.kind === 'pglite') {
-    return database.pglite.transaction(async (tx) => {
-      // Each PGlite COPY goes through its virtual file system, which costs per call: send few,
-      // large blobs rather than one per parsed batch.
-      let pending: string[] = [];
-      let pendingLength = 0;
-      let pendingTable = '';
-      const flush = async () => {
-        if (pendingLength === 0) return;
-        const blob = new Blob(pending);
-        pending = [];
-        pendingLength = 0;
-        await tx.query(`copy ${pendingTable} from '/dev/blob' with (format csv)`, [], { blob });
-      };
-      return work({
-        exec: async (sql, params) => (await tx.query<Record<string, unknown>>(sql, params)).rows,
-        copy: async (table, csv) => {
-          if (table !== pendingTable) await flush();
-          pendingTable = table;
-          pending.push(csv);
-          pendingLength += csv.length;
-          if (pendingLength >= PGLITE_COPY_CHARS) await flush();
-        },
-        endCopy: flush,
-      });
-    });
+    return database.pglite.transaction((tx) =>
+      work(
+        pgliteLoader((sql, params, options) => tx.query(sql, params, options), PGLITE_COPY_CHARS),
+      ),
+    );
   }
   return database.sql.begin(async (tx) => {
     let stream: Writable | null = null;

@@ -14,14 +14,15 @@ import { ConflictError } from '../errors';
 import type { JobQueue } from '../jobs/queue';
 import type { Logger } from '../log';
 import { copyCell } from './copy';
-import { type LoadTransaction, withLoadTransaction } from './storage';
+import { type LoadTransaction, sharedPgliteLoad, withLoadTransaction } from './storage';
 
 /**
  * The one writer of dataset versions. Uploads, query results written as a version and batch
  * predictions all come through here: it names the `dsv_` table, creates it, fills it (COPY of
  * CSV text, typed rows, or the rows of a statement), writes the `dataset_versions` and
  * `dataset_columns` rows, and analyzes the table — in one transaction, so a failure anywhere
- * leaves no table, version or row behind.
+ * leaves no table, version or row behind (on PGlite an upload to an existing dataset fills its
+ * table outside the transaction, so the API stays responsive, and drops it on failure).
  */
 
 /** The storage table of a version. */
@@ -97,99 +98,127 @@ export async function writeVersion(
 ): Promise<DatasetVersion> {
   const versionId = spec.versionId ?? randomUUID();
   const table = tableFor(versionId);
-  try {
-    await withLoadTransaction(ctx.database, async (tx) => {
-      const datasetId =
-        'datasetId' in spec.target
-          ? spec.target.datasetId
-          : await insertDataset(tx, ctx.viewer, spec.target.newDataset);
-      // Versions of one dataset are numbered one after another, also under concurrent loads.
-      await tx.exec('select id from datasets where id = $1 for update', [datasetId]);
-      const [latest] = await tx.exec(
-        'select coalesce(max(number), 0)::int as n from dataset_versions where dataset_id = $1',
-        [datasetId],
-      );
-      let columns: NewColumn[] | null = null;
-      const created = () => {
-        if (!columns) throw new Error('create() the version table before writing rows');
-        return columns;
-      };
-      const written = await fill({
+
+  /** Creates and fills the table, then measures what `fill` left out. */
+  const load = async (tx: LoadTransaction, datasetId: string) => {
+    let columns: NewColumn[] | null = null;
+    const created = () => {
+      if (!columns) throw new Error('create() the version table before writing rows');
+      return columns;
+    };
+    const written = await fill({
+      versionId,
+      datasetId,
+      async create(list) {
+        if (columns) throw new Error('the version table exists');
+        columns = list;
+        await tx.exec(
+          `create table ${table} (${list.map((c, i) => `c${i} ${pgTypeFor(c.type)}`).join(', ')})`,
+        );
+      },
+      copy: async (csv) => {
+        created();
+        await tx.copy(table, csv);
+      },
+      writeRows: async (rows) => {
+        created();
+        if (rows.length === 0) return;
+        const types = created().map((c) => c.type);
+        let text = '';
+        for (const row of rows) text += `${row.map((v, i) => copyCell(types[i]!, v)).join(',')}\n`;
+        await tx.copy(table, text);
+      },
+      insertFrom: async (sql, params) => {
+        // Outputs may come back as text (dates, times): cast each to its stored type.
+        const casts = created()
+          .map((c, i) => `o${i}::${pgTypeFor(c.type)}`)
+          .join(', ');
+        await tx.endCopy();
+        await tx.exec(`insert into ${table} select ${casts} from (${sql}) s`, [...params]);
+      },
+    });
+    await tx.endCopy();
+    const stored = created();
+    return { stored, written, measured: await measure(tx, table, stored, written) };
+  };
+
+  /** Numbers the version and writes its rows: what makes it exist. */
+  const record = async (
+    tx: LoadTransaction,
+    datasetId: string,
+    { stored, written, measured }: Awaited<ReturnType<typeof load>>,
+  ) => {
+    // Versions of one dataset are numbered one after another, also under concurrent loads.
+    await tx.exec('select id from datasets where id = $1 for update', [datasetId]);
+    const [latest] = await tx.exec(
+      'select coalesce(max(number), 0)::int as n from dataset_versions where dataset_id = $1',
+      [datasetId],
+    );
+    await tx.exec(
+      `insert into dataset_versions
+         (id, dataset_id, number, row_count, byte_size, checksum, source, table_name, created_by)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
         versionId,
         datasetId,
-        async create(list) {
-          if (columns) throw new Error('the version table exists');
-          columns = list;
-          await tx.exec(
-            `create table ${table} (${list.map((c, i) => `c${i} ${pgTypeFor(c.type)}`).join(', ')})`,
-          );
-        },
-        copy: async (csv) => {
-          created();
-          await tx.copy(table, csv);
-        },
-        writeRows: async (rows) => {
-          created();
-          if (rows.length === 0) return;
-          const types = created().map((c) => c.type);
-          let text = '';
-          for (const row of rows)
-            text += `${row.map((v, i) => copyCell(types[i]!, v)).join(',')}\n`;
-          await tx.copy(table, text);
-        },
-        insertFrom: async (sql, params) => {
-          // Outputs may come back as text (dates, times): cast each to its stored type.
-          const casts = created()
-            .map((c, i) => `o${i}::${pgTypeFor(c.type)}`)
-            .join(', ');
-          await tx.endCopy();
-          await tx.exec(`insert into ${table} select ${casts} from (${sql}) s`, [...params]);
-        },
-      });
-      await tx.endCopy();
-      const stored = created();
-      const measured = await measure(tx, table, stored, written);
-      await tx.exec(
-        `insert into dataset_versions
-           (id, dataset_id, number, row_count, byte_size, checksum, source, table_name, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          versionId,
-          datasetId,
-          Number(latest?.n ?? 0) + 1,
-          measured.rowCount,
-          written.byteSize ?? 0,
-          written.checksum,
-          written.source.slice(0, 300),
-          table,
-          ctx.viewer.userId,
-        ],
+        Number(latest?.n ?? 0) + 1,
+        measured.rowCount,
+        written.byteSize ?? 0,
+        written.checksum,
+        written.source.slice(0, 300),
+        table,
+        ctx.viewer.userId,
+      ],
+    );
+    const params: unknown[] = [];
+    const values = stored.map((c, i) => {
+      const facts = measured.columns[i]!;
+      params.push(
+        versionId,
+        i,
+        c.name,
+        c.type,
+        facts.nullable,
+        facts.sensitivity,
+        facts.piiKind,
+        facts.distinctEstimate,
       );
-      const params: unknown[] = [];
-      const values = stored.map((c, i) => {
-        const facts = measured.columns[i]!;
-        params.push(
-          versionId,
-          i,
-          c.name,
-          c.type,
-          facts.nullable,
-          facts.sensitivity,
-          facts.piiKind,
-          facts.distinctEstimate,
-        );
-        const at = params.length - 8;
-        return `(${Array.from({ length: 8 }, (_, k) => `$${at + k + 1}`).join(', ')})`;
-      });
-      await tx.exec(
-        `insert into dataset_columns
-           (version_id, position, name, type, nullable, sensitivity, pii_kind, distinct_estimate)
-         values ${values.join(', ')}`,
-        params,
-      );
-      await tx.exec('update datasets set updated_at = now() where id = $1', [datasetId]);
-      ctx.log.info({ datasetId, versionId, rows: measured.rowCount }, 'dataset version loaded');
+      const at = params.length - 8;
+      return `(${Array.from({ length: 8 }, (_, k) => `$${at + k + 1}`).join(', ')})`;
     });
+    await tx.exec(
+      `insert into dataset_columns
+         (version_id, position, name, type, nullable, sensitivity, pii_kind, distinct_estimate)
+       values ${values.join(', ')}`,
+      params,
+    );
+    await tx.exec('update datasets set updated_at = now() where id = $1', [datasetId]);
+    ctx.log.info({ datasetId, versionId, rows: measured.rowCount }, 'dataset version loaded');
+  };
+
+  try {
+    if (ctx.database.kind === 'pglite' && 'datasetId' in spec.target) {
+      // PGlite has one connection: a transaction around the whole load would hold every API
+      // request until the file is in. The table is filled outside one instead (nothing names it
+      // until the version row commits), in ~1 MiB COPYs with the API's queries between them,
+      // then the version is recorded in one short transaction; a failure drops the table.
+      const { datasetId } = spec.target;
+      try {
+        const loaded = await load(sharedPgliteLoad(ctx.database), datasetId);
+        await withLoadTransaction(ctx.database, (tx) => record(tx, datasetId, loaded));
+      } catch (error) {
+        await query(ctx.database, `drop table if exists ${table}`).catch(() => {});
+        throw error;
+      }
+    } else {
+      await withLoadTransaction(ctx.database, async (tx) => {
+        const datasetId =
+          'datasetId' in spec.target
+            ? spec.target.datasetId
+            : await insertDataset(tx, ctx.viewer, spec.target.newDataset);
+        await record(tx, datasetId, await load(tx, datasetId));
+      });
+    }
   } catch (error) {
     if (isUniqueViolation(error) && 'newDataset' in spec.target)
       throw new ConflictError(`A dataset named "${spec.target.newDataset.name}" exists.`);
