@@ -187,20 +187,53 @@ subscription TrainingProgress($runId: ID!) {
   },
   {
     name: 'insights',
-    query: `# Insights of a dataset's latest version, read through the access gate as you.
+    query: `# Insights of a dataset's latest version, computed through the access gate as you:
+# per-column statistics and histograms, correlations, anomalies and a narrative. The first
+# request starts the computation (status and progress); run it again once it is READY.
 query Insights($datasetId: ID!) {
   datasetInsights(datasetId: $datasetId) {
-    dataset {
-      name
+    status
+    rows
+    progress {
+      step
+      totalSteps
+      phase
     }
-    version {
-      number
-      rowCount
+    columns {
+      name
+      kind
+      count
+      nulls
+      distinct
+      mean
+      median
+      std
+      histogram {
+        lower
+        upper
+        count
+      }
+      topCategories {
+        value
+        share
+      }
+    }
+    correlations {
+      columns
+      pearson
+    }
+    anomalies {
+      column
+      rule
+      count
+    }
+    narrative {
+      text
     }
   }
 }
 `,
-    variables: { datasetId: '<stocks id>' },
+    variables: { datasetId: '<cars id>' },
     headers: authorized,
   },
   {
