@@ -169,7 +169,12 @@ const UNREACHABLE = new Set([
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNREACHABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code)))
+    // 08P01 (protocol violation) is in class 08 but is the statement's fault, e.g. a parameter
+    // count that does not match: retrying it would loop for ever.
+    if (
+      typeof code === 'string' &&
+      (UNREACHABLE.has(code) || (/^08[0-9A-Z]{3}$/.test(code) && code !== '08P01'))
+    )
       return true;
   }
   return false;
