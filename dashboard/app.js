@@ -562,8 +562,10 @@ function TrainForm({ datasets, onStarted }) {
         ${columns.filter((c) => !ruleOf(c)).map((c) => html`<option value=${c.name}>${c.name}</option>`)}
       </select>
     </label>
-    <label>Model name <input name="name" required value=${dataset ? `${dataset.name} model` : ''} /></label>
-    <label>Epochs <input name="epochs" type="number" min="1" max="10000" value="30" /></label>
+    <label>Model name
+      <input key=${datasetId} name="name" required defaultValue=${dataset ? `${dataset.name} model` : ''} />
+    </label>
+    <label>Epochs <input name="epochs" type="number" min="1" max="10000" defaultValue="30" /></label>
     <button type="submit" disabled=${busy || !dataset}>Start run</button>
     <${ErrorNote} error=${error} />
   </form>`;

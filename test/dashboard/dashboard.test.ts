@@ -23,7 +23,7 @@ const CREATE_MONITOR = `mutation($input: DriftMonitorInput!) { createDriftMonito
 // The dashboard's own typed documents (codegen), as the page sends them.
 const OPEN_ALERTS = print(DashboardDriftAlertsDocument);
 const RUN_SERIES = print(DashboardRunSeriesDocument);
-const HISTORY = `query($id: ID!) { trainingRun(id: $id) { status history } }`;
+const HISTORY = `query($id: ID!) { trainingRun(id: $id) { status config history } }`;
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -158,6 +158,8 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     const trained = final.data!.trainingRun!;
     const stored = (await server.gql(HISTORY, { id: runId }, owner.token)).data!.trainingRun;
     expect(stored.status).toBe('SUCCEEDED');
+    // The form's values were sent as typed (the epochs field is not reset by a re-render).
+    expect(JSON.stringify(stored.config)).toContain('"epochs":60');
     const history = stored.history as unknown[];
     // Every epoch was an event the page received and drew: the chart ends with as many loss
     // points as the history the server kept (no more than 1,000, so none were merged).
