@@ -32,6 +32,7 @@ import {
   resumeIngest,
   startIngest,
 } from '../src/conversations/ingest';
+import type { Categorizer } from '../src/conversations/llm';
 import type { IngestFormat } from '../src/conversations/records';
 import * as conv from '../src/conversations/service';
 import { translateConversation } from '../src/conversations/translate';
@@ -380,14 +381,34 @@ const ConversationPolicyRef = builder
     }),
   });
 
+const CategorizerEnum = builder.enumType('ConversationCategorizer', {
+  description: 'What categorizes conversations (topics, intent, sentiment and language).',
+  values: {
+    RULES: {
+      description:
+        'Rules: wink-nlp sentiment with negation and contrast, eld language, weighted taxonomy keywords, intent patterns.',
+    },
+    LLM: {
+      description:
+        'The configured model (OPENAI_API_KEY), with Structured Outputs validated against a schema and answers cached by text hash; messages keep their rule-based sentiment and language.',
+    },
+  } as const satisfies Record<Categorizer, { description: string }>,
+});
+
 const TaxonomyRef = builder
-  .objectRef<{ topics: Record<string, Record<string, number>> }>('ConversationTaxonomy')
+  .objectRef<{ topics: Record<string, Record<string, number>>; categorizer: Categorizer }>(
+    'ConversationTaxonomy',
+  )
   .implement({
     description: 'Topics by weighted keywords, used to categorize conversations.',
     fields: (t) => ({
       topics: t.expose('topics', {
         type: 'JSONObject',
         description: 'Topic → keyword or phrase → weight.',
+      }),
+      categorizer: t.expose('categorizer', {
+        type: CategorizerEnum,
+        description: 'The categorizer conversations written from now on go through.',
       }),
     }),
   });
@@ -397,9 +418,10 @@ builder.queryFields((t) => ({
     type: TaxonomyRef,
     description:
       "The organization's topic taxonomy: topic → keyword or phrase → weight (the default one until an admin sets one).",
-    resolve: async (_root, _args, ctx) => ({
-      topics: await conv.taxonomyOf(ctx.db, ctx.viewer.orgId),
-    }),
+    resolve: async (_root, _args, ctx) => {
+      const { taxonomy, categorizer } = await conv.categorizationOf(ctx.db, ctx.viewer.orgId);
+      return { topics: taxonomy, categorizer };
+    },
   }),
 }));
 
@@ -407,12 +429,21 @@ builder.mutationFields((t) => ({
   setConversationTaxonomy: t.withAuth({ role: 'ADMIN' }).field({
     type: TaxonomyRef,
     description:
-      'Replaces the topic taxonomy (ADMIN and up): `{ "billing": { "invoice": 3, "credit card": 2 } }`. Conversations written afterwards are categorized with it.',
+      'Replaces the topic taxonomy (ADMIN and up): `{ "billing": { "invoice": 3, "credit card": 2 } }`, and optionally the categorizer. Conversations written afterwards are categorized with them.',
     errors: { types: [InputError], directResult: true },
-    args: { taxonomy: t.arg({ type: 'JSONObject', required: true }) },
-    resolve: async (_root, { taxonomy }, ctx) => ({
-      topics: await conv.setTaxonomy(ctx, taxonomy as Record<string, Record<string, number>>),
-    }),
+    args: {
+      taxonomy: t.arg({ type: 'JSONObject', required: true }),
+      categorizer: t.arg({
+        type: CategorizerEnum,
+        description: 'RULES or LLM (LLM_NOT_CONFIGURED without OPENAI_API_KEY); absent: unchanged.',
+      }),
+    },
+    resolve: (_root, { taxonomy, categorizer }, ctx) =>
+      conv.setTaxonomy(
+        ctx,
+        taxonomy as Record<string, Record<string, number>>,
+        categorizer ?? null,
+      ),
   }),
   ingestConversations: t.withAuth({ role: 'ANALYST' }).field({
     type: ConversationIngestRef,

@@ -7,8 +7,9 @@ import type { EventBus } from '../events/bus';
 import { executeRun, runsOf } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
 import type { ConversationEvent } from './events';
+import type { LlmCategorization } from './llm';
 import { conversationRecord, type IngestFormat, readConversationFile } from './records';
-import { taxonomyOf, upsertConversation } from './service';
+import { categorizationOf, llmCategorization, upsertConversation } from './service';
 
 export const INGEST_JOB = 'conversations.ingest';
 /** Conversations written per transaction: the unit an interrupted ingest resumes after. */
@@ -105,7 +106,9 @@ export async function runIngestJob(worker: WorkerContext, runId: string): Promis
     await worker.jobs.send(INGEST_JOB, { runId });
   };
   await executeRun(deps, ingestRunState, runId, { worker: worker.name, requeue }, async (run) => {
-    const taxonomy = await taxonomyOf(db, run.orgId);
+    const settings = await categorizationOf(db, run.orgId);
+    const taxonomy = settings.taxonomy;
+    const llmDeps = { db, config: deps.config, log: deps.log };
     const total = run.records.length;
     let done = run.created + run.updated;
     await ingestRunState.progress(db, runId, { step: done, totalSteps: total, phase: 'writing' });
@@ -120,11 +123,16 @@ export async function runIngestJob(worker: WorkerContext, runId: string): Promis
         await ingestRunState.finish(db, runId, 'CANCELLED');
         return;
       }
+      const records = batch.map((raw) => conversationRecord.parse(raw));
+      // With the LLM categorizer, the model is asked before the batch's transaction (answers
+      // are cached, so a resumed batch costs no second call); a failure fails the run, which
+      // can be resumed from the last committed batch.
+      const llm: Array<LlmCategorization | null> = [];
+      for (const record of records) llm.push(await llmCategorization(llmDeps, settings, record));
       await db.transaction(async (tx) => {
         let created = 0;
-        for (const raw of batch) {
-          const record = conversationRecord.parse(raw);
-          const result = await upsertConversation(tx, run.orgId, record, taxonomy);
+        for (const [i, record] of records.entries()) {
+          const result = await upsertConversation(tx, run.orgId, record, taxonomy, llm[i]);
           if (result.created) created++;
           events.push({
             kind: 'CATEGORIZED',

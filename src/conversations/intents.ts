@@ -46,6 +46,18 @@ const INTENTS: Array<{ intent: string; pattern: RegExp; weight: number }> = [
   },
 ];
 
+/** Every intent the categorizers may give. */
+export const INTENT_NAMES = [
+  'CANCEL',
+  'REFUND_REQUEST',
+  'COMPLAINT',
+  'BUG_REPORT',
+  'ORDER_STATUS',
+  'ACCOUNT_ACCESS',
+  'PRAISE',
+  'QUESTION',
+] as const;
+
 /** The opening customer message says why they came: its matches count this much more. */
 const OPENING_WEIGHT = 3;
 

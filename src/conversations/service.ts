@@ -17,7 +17,9 @@ import {
 import type { AuthedContext } from '../context';
 import { redactPersonalData } from '../datasets/pii';
 import { InputError, NotFoundError } from '../errors';
+import { type LlmDeps, LlmNotConfiguredError } from '../llm/client';
 import { analyzeConversation, analyzeMessage } from './analyze';
+import { type Categorizer, categorizeWithLlm, customerText, type LlmCategorization } from './llm';
 import type { ConversationRecord, MessageRecord } from './records';
 import { checkTaxonomy, DEFAULT_TAXONOMY, type Taxonomy } from './topics';
 
@@ -181,11 +183,35 @@ export async function inboxReadable(ctx: AuthedContext, inbox: string): Promise<
 
 /** The organization's taxonomy, or the default one. */
 export async function taxonomyOf(db: Db, orgId: string): Promise<Taxonomy> {
+  return (await categorizationOf(db, orgId)).taxonomy;
+}
+
+/** The organization's taxonomy and categorizer (the default taxonomy and RULES until set). */
+export async function categorizationOf(
+  db: Db,
+  orgId: string,
+): Promise<{ taxonomy: Taxonomy; categorizer: Categorizer }> {
   const [row] = await db
     .select()
     .from(conversationTaxonomies)
     .where(eq(conversationTaxonomies.orgId, orgId));
-  return row?.topics ?? DEFAULT_TAXONOMY;
+  return {
+    taxonomy: row?.topics ?? DEFAULT_TAXONOMY,
+    categorizer: (row?.categorizer as Categorizer | undefined) ?? 'RULES',
+  };
+}
+
+/**
+ * The model's categorization of a conversation when the organization chose LLM and a key is
+ * configured; null otherwise (the rules categorize). Call outside any transaction.
+ */
+export async function llmCategorization(
+  deps: LlmDeps,
+  settings: { taxonomy: Taxonomy; categorizer: Categorizer },
+  record: Pick<ConversationRecord, 'messages'>,
+): Promise<LlmCategorization | null> {
+  if (settings.categorizer !== 'LLM' || !deps.config.openai.apiKey) return null;
+  return categorizeWithLlm(deps, customerText(record), settings.taxonomy);
 }
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -199,6 +225,7 @@ export async function upsertConversation(
   orgId: string,
   record: ConversationRecord,
   taxonomy: Taxonomy,
+  llm: LlmCategorization | null = null,
 ): Promise<{ conversation: Conversation; created: boolean }> {
   const messages = [...record.messages]
     .sort((a, b) => a.sentAt.getTime() - b.sentAt.getTime())
@@ -206,7 +233,10 @@ export async function upsertConversation(
   const startedAt = record.startedAt ?? messages[0]!.sentAt;
   const status = record.status ?? 'OPEN';
   const endedAt = record.endedAt ?? (status === 'RESOLVED' ? messages.at(-1)!.sentAt : null);
-  const analysis = analyzeConversation(messages, { startedAt, endedAt, status }, taxonomy);
+  const analysis = {
+    ...analyzeConversation(messages, { startedAt, endedAt, status }, taxonomy),
+    ...(llm ?? {}),
+  };
   const fields = {
     channel: record.channel,
     inbox: record.inbox,
@@ -260,7 +290,20 @@ export async function addMessage(
 ): Promise<{ conversation: ConversationView; message: MessageView }> {
   const access = await readAccess(ctx);
   if (!access) throw new NotFoundError('Conversation');
-  const taxonomy = await taxonomyOf(ctx.db, ctx.viewer.orgId);
+  const settings = await categorizationOf(ctx.db, ctx.viewer.orgId);
+  const taxonomy = settings.taxonomy;
+  // The model is asked before the transaction (its cache lives in the database too), about the
+  // customer messages stored so far and the new one.
+  let llm: LlmCategorization | null = null;
+  if (settings.categorizer === 'LLM' && ctx.config.openai.apiKey) {
+    const [visible] = await ctx.db
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(and(eq(conversations.id, conversationId), conversationVisibleTo(ctx.viewer, access)));
+    if (!visible) throw new NotFoundError('Conversation');
+    const earlier = await messagesOf(ctx.db, [conversationId]);
+    llm = await llmCategorization(ctx, settings, { messages: [...earlier, message] });
+  }
   const { conversation, added } = await ctx.db.transaction(async (tx) => {
     const [current] = await tx
       .select()
@@ -286,7 +329,7 @@ export async function addMessage(
       })
       .returning();
     const all = await messagesOf(tx, [conversationId]);
-    const analysis = analyzeConversation(all, current, taxonomy);
+    const analysis = { ...analyzeConversation(all, current, taxonomy), ...(llm ?? {}) };
     const [conversation] = await tx
       .update(conversations)
       .set({ ...analysis, updatedAt: new Date() })
@@ -307,16 +350,22 @@ export async function addMessage(
  * Replaces the organization's taxonomy. Conversations written from now on use it; existing ones
  * keep their topics until they are written again.
  */
-export async function setTaxonomy(ctx: AuthedContext, taxonomy: Taxonomy): Promise<Taxonomy> {
+export async function setTaxonomy(
+  ctx: AuthedContext,
+  taxonomy: Taxonomy,
+  categorizer: Categorizer | null = null,
+): Promise<{ topics: Taxonomy; categorizer: Categorizer }> {
   const problem = checkTaxonomy(taxonomy);
   if (problem) throw new InputError(problem, 'taxonomy');
+  if (categorizer === 'LLM' && !ctx.config.openai.apiKey) throw new LlmNotConfiguredError();
   const orgId = ctx.viewer.orgId;
+  const chosen = categorizer ?? (await categorizationOf(ctx.db, orgId)).categorizer;
   await ctx.db
     .insert(conversationTaxonomies)
-    .values({ orgId, topics: taxonomy })
+    .values({ orgId, topics: taxonomy, categorizer: chosen })
     .onConflictDoUpdate({
       target: conversationTaxonomies.orgId,
-      set: { topics: taxonomy, updatedAt: new Date() },
+      set: { topics: taxonomy, categorizer: chosen, updatedAt: new Date() },
     });
-  return taxonomy;
+  return { topics: taxonomy, categorizer: chosen };
 }
