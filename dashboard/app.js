@@ -982,7 +982,7 @@ function ConversationsView() {
     }))
     .sort((a, b) => b.volume - a.volume);
   const change = (event) => {
-    const form = new FormData(event.currentTarget.form);
+    const form = new FormData(event.currentTarget);
     setRange({ from: form.get('from'), to: form.get('to'), granularity: form.get('granularity') });
   };
   return html`<section>

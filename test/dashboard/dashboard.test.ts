@@ -292,6 +292,19 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
       .allTextContents();
     expect(topics.length).toBeGreaterThan(0);
     await browser.screenshot(ownerPage, 'dashboard-conversations');
+    // Per day instead of per week: one period per conversation, on the day it started.
+    const days = texts.map((_, i) =>
+      new Date(Date.now() - (3 + 9 * i) * day).toISOString().slice(0, 10),
+    );
+    await ownerPage.locator('select[name=granularity]').selectOption('DAY');
+    await ownerPage.waitForFunction(
+      (expected) =>
+        [...document.querySelectorAll('[data-testid=conversation-periods] td[data-column=period]')]
+          .map((td) => td.textContent?.trim())
+          .sort()
+          .join() === expected,
+      [...days].sort().join(),
+    );
     expect(browser.errors).toEqual([]);
   }, 120_000);
 
