@@ -425,7 +425,8 @@ function aligned(series, names) {
   return { xs: steps, series: out };
 }
 
-function RunChart({ runId, onStatus }) {
+/** A run's live charts; `onFinished` is called when this page saw it end. */
+function RunChart({ runId, onFinished }) {
   const [run, setRun] = useState(null);
   const [series, setSeries] = useState({});
   const [events, setEvents] = useState(0);
@@ -435,6 +436,7 @@ function RunChart({ runId, onStatus }) {
     let live = true;
     const pending = [];
     let loaded = false;
+    let last = null;
     const apply = (event) => {
       setRun((r) => ({
         ...(r ?? {}),
@@ -460,7 +462,8 @@ function RunChart({ runId, onStatus }) {
       ({ trainingProgress: event }) => {
         if (!live) return;
         setEvents((n) => n + 1);
-        onStatus?.(runId, event.status);
+        if (LIVE.has(last) && !LIVE.has(event.status)) onFinished?.(runId);
+        last = event.status;
         if (loaded) apply(event);
         else pending.push(event);
       },
@@ -581,10 +584,12 @@ function ModelsView() {
   const [watched, setWatched] = useState([]);
   const [error, setError] = useState(null);
   const model = models.data?.find((m) => m.id === selected) ?? models.data?.[0];
+  // Runs seen running stay on the page after they end.
+  const seenLive = useRef(new Set());
   const shown = useMemo(() => {
-    const ids = new Set(watched);
     for (const m of models.data ?? [])
-      for (const r of m.runs) if (LIVE.has(r.status)) ids.add(r.id);
+      for (const r of m.runs) if (LIVE.has(r.status)) seenLive.current.add(r.id);
+    const ids = new Set([...watched, ...seenLive.current]);
     if (model?.runs[0]) ids.add(model.runs[0].id);
     return [...ids];
   }, [watched, models.data, model?.id]);
@@ -657,7 +662,7 @@ function ModelsView() {
       />`
     }
     <h2>Runs</h2>
-    ${shown.map((id) => html`<${RunChart} key=${id} runId=${id} />`)}
+    ${shown.map((id) => html`<${RunChart} key=${id} runId=${id} onFinished=${models.reload} />`)}
   </section>`;
 }
 

@@ -174,6 +174,11 @@ describe.skipIf(!chromiumAvailable)('dashboard in chromium', () => {
     await expect(
       ownerPage.locator('[data-testid=run-chart] [data-testid=metric-chart]').count(),
     ).resolves.toBe(1);
+    // The models table follows: the run's end reloads it.
+    await ownerPage
+      .getByTestId('models')
+      .locator('td[data-column=latest]', { hasText: 'SUCCEEDED' })
+      .waitFor();
     await browser.screenshot(ownerPage, 'dashboard-training-done');
     expect(browser.errors).toEqual([]);
   }, 300_000);
