@@ -14,6 +14,7 @@ import {
 } from '../db/schema/conversations';
 import { builder } from '../schema/builder';
 import { setConversationPolicy } from '../src/access/conversations';
+import type { Filter } from '../src/access/language';
 import type { AuthedContext } from '../src/context';
 import {
   ANALYTICS_GROUPS,
@@ -40,6 +41,7 @@ import { redactPersonalData } from '../src/datasets/pii';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { openStream } from '../src/events/stream';
 import { ErrorInterface } from './common';
+import { FilterInput } from './queries';
 
 const describe = <T extends string>(values: readonly T[], text: (v: T) => string) =>
   Object.fromEntries(values.map((v) => [v, { description: text(v) }])) as Record<
@@ -358,14 +360,22 @@ const ConversationPolicyInput = builder.inputType('ConversationPolicyInput', {
     userId: t.globalID({ description: 'With USER: the user.' }),
     apiKeyId: t.globalID({ description: 'With API_KEY: the key.' }),
     inboxes: t.stringList({ description: 'Inboxes readable; absent: all.' }),
+    rowFilter: t.field({
+      type: FilterInput,
+      description:
+        'Conversations visible, in the filter language of dataset policies over the fields channel, inbox, status, language, intent, sentiment, customerRef and customer.<attribute>; values may be "$viewer.id", "$viewer.role" or "$viewer.attributes.<name>". Absent: every conversation of the inboxes.',
+    }),
     personalDataInClear: t.boolean({ description: 'Absent: the role default.' }),
   }),
 });
 
 const ConversationPolicyRef = builder
-  .objectRef<{ id: string; inboxes: string[] | null; personalData: string | null }>(
-    'ConversationPolicy',
-  )
+  .objectRef<{
+    id: string;
+    inboxes: string[] | null;
+    rowFilter: Record<string, unknown> | null;
+    personalData: string | null;
+  }>('ConversationPolicy')
   .implement({
     description: 'A conversation policy.',
     fields: (t) => ({
@@ -373,6 +383,11 @@ const ConversationPolicyRef = builder
       inboxes: t.exposeStringList('inboxes', {
         nullable: true,
         description: 'Inboxes; null: all.',
+      }),
+      rowFilter: t.expose('rowFilter', {
+        type: 'JSONObject',
+        nullable: true,
+        description: 'The row filter; null: none.',
       }),
       personalData: t.exposeString('personalData', {
         nullable: true,
@@ -503,6 +518,7 @@ builder.mutationFields((t) => ({
         userId: input.userId?.id ?? null,
         apiKeyId: input.apiKeyId?.id ?? null,
         inboxes: input.inboxes ?? null,
+        rowFilter: (input.rowFilter as Filter | null | undefined) ?? null,
         personalData:
           input.personalDataInClear == null ? null : input.personalDataInClear ? 'CLEAR' : 'MASK',
       }),
@@ -540,6 +556,12 @@ builder.subscriptionFields((t) => ({
           resource: `conversations:${inbox}`,
           check: (c: AuthedContext) => conv.inboxReadable(c, inbox),
         },
+        // A policy's row filter may leave out some conversations of the inbox: each event is
+        // sent only if its conversation is readable by the subscriber as they are now.
+        eventAccess: (e) => ({
+          resource: `conversation:${e.conversationId}`,
+          check: (c: AuthedContext) => conv.conversationReadable(c, e.conversationId),
+        }),
       });
     },
     resolve: (event) => event,

@@ -10,11 +10,16 @@ import { roleAtLeast } from '../auth/roles';
 import type { Viewer } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { InputError, NotFoundError } from '../errors';
+import { coerce, compileFilter, viewerValue } from './compile';
+import { type Filter, filterColumns } from './language';
+import { Params } from './mask';
 
 /** What one viewer may read of the organization's conversations. */
 export interface ConversationAccess {
   /** Inboxes the viewer may read; null: every inbox. */
   inboxes: string[] | null;
+  /** The policy's row filter over conversation fields (with `$viewer.…`); null: none. */
+  rowFilter: Filter | null;
   /** Whether message text and customer references show with personal data redacted. */
   masked: boolean;
   policyId: string | null;
@@ -53,15 +58,111 @@ export async function conversationAccess(ctx: AuthedContext): Promise<Conversati
   if (viewer.kind === 'API_KEY' && !policy) return null;
   const admin = viewer.kind === 'USER' && roleAtLeast(viewer.role, 'ADMIN');
   const masked = policy?.personalData ? policy.personalData !== 'CLEAR' : !admin;
-  return { inboxes: policy?.inboxes ?? null, masked, policyId: policy?.id ?? null };
+  return {
+    inboxes: policy?.inboxes ?? null,
+    rowFilter: (policy?.rowFilter as Filter | null | undefined) ?? null,
+    masked,
+    policyId: policy?.id ?? null,
+  };
+}
+
+/**
+ * Conversation fields a row filter may name, as SQL over `conversations`; `customer.<name>` reads
+ * a customer attribute (as text). Values are compared as text, like a dataset's STRING column.
+ */
+const FIELDS: Record<string, SQL> = {
+  channel: sql`${conversations.channel}`,
+  inbox: sql`${conversations.inbox}`,
+  status: sql`${conversations.status}::text`,
+  language: sql`${conversations.language}`,
+  intent: sql`${conversations.intent}`,
+  sentiment: sql`${conversations.sentimentLabel}::text`,
+  customerRef: sql`${conversations.customerRef}`,
+};
+const CUSTOMER_FIELD = /^customer\.([A-Za-z_][A-Za-z0-9_]{0,62})$/;
+const VIEWER_FIELDS = /^\$viewer\.(id|orgId|role|attributes\.[A-Za-z0-9_.-]{1,100})$/;
+
+function fieldSql(name: string): SQL | null {
+  const known = FIELDS[name];
+  if (known) return known;
+  const attribute = CUSTOMER_FIELD.exec(name)?.[1];
+  return attribute ? sql`(${conversations.customerAttributes} ->> ${attribute})` : null;
+}
+
+/**
+ * A row filter as SQL for one viewer: the dataset filter compiler (same operators, same
+ * `$viewer.…` references, every value bound) over conversation fields. A viewer field that is
+ * absent matches nothing; a field the filter names that is unknown lets no row through.
+ */
+export function rowFilterSql(filter: Filter, viewer: Viewer): SQL {
+  const names = filterColumns(filter);
+  if (names.some((n) => fieldSql(n) === null)) return sql`false`;
+  const params = new Params();
+  const fields: SQL[] = [];
+  const text = compileFilter(
+    filter,
+    (name) => {
+      fields.push(fieldSql(name)!);
+      return { expr: `«${fields.length - 1}»`, type: 'STRING' };
+    },
+    params,
+    (value, type, label) => {
+      const resolved = typeof value === 'string' ? viewerValue(value, viewer) : value;
+      if (resolved === null) return null;
+      try {
+        return coerce(resolved, type, label);
+      } catch {
+        return null;
+      }
+    },
+  );
+  // The compiled text names fields as «i» and values as $n::text (nothing else a caller wrote
+  // reaches it): rebuild it as drizzle SQL so it composes with the other conditions.
+  const chunks: SQL[] = [];
+  for (const part of text.split(/(«\d+»|\$\d+(?=::text))/)) {
+    if (!part) continue;
+    if (part.startsWith('«')) chunks.push(fields[Number(part.slice(1, -1))]!);
+    else if (/^\$\d+$/.test(part)) chunks.push(sql`${params.values[Number(part.slice(1)) - 1]}`);
+    else chunks.push(sql.raw(part));
+  }
+  return sql.join(chunks);
+}
+
+/** Checks a policy's row filter: known fields, known `$viewer.…` references, valid shape. */
+export function checkRowFilter(filter: Filter): void {
+  for (const name of filterColumns(filter))
+    if (fieldSql(name) === null)
+      throw new InputError(
+        `No conversation field named "${name}" (channel, inbox, status, language, intent, sentiment, customerRef, customer.<attribute>).`,
+        'rowFilter',
+      );
+  compileFilter(
+    filter,
+    () => ({ expr: 'null', type: 'STRING' }),
+    new Params(),
+    (value, type, label) => {
+      if (typeof value === 'string' && value.startsWith('$') && !value.startsWith('$$')) {
+        if (!VIEWER_FIELDS.test(value))
+          throw new InputError(
+            `${label}: ${JSON.stringify(value)} is not a viewer reference ($viewer.id, $viewer.orgId, $viewer.role, $viewer.attributes.<name>).`,
+            'rowFilter',
+          );
+        return null;
+      }
+      return coerce(typeof value === 'string' ? value.replace(/^\$\$/, '$') : value, type, label);
+    },
+  );
 }
 
 /** The SQL condition for conversations the viewer may read under `access`. */
 export function conversationVisibleTo(viewer: Viewer, access: ConversationAccess): SQL {
-  const inOrg = eq(conversations.orgId, viewer.orgId);
-  if (access.inboxes === null) return inOrg;
-  if (access.inboxes.length === 0) return sql`false`;
-  return and(inOrg, inArray(conversations.inbox, access.inboxes))!;
+  const conditions: SQL[] = [eq(conversations.orgId, viewer.orgId)];
+  if (access.inboxes !== null) {
+    if (access.inboxes.length === 0) return sql`false`;
+    conditions.push(inArray(conversations.inbox, access.inboxes));
+  }
+  if (access.rowFilter) conditions.push(sql`(${rowFilterSql(access.rowFilter, viewer)})`);
+  return and(...conditions)!;
 }
 
 /** Whether a conversation of the viewer's org in `inbox` is readable under `access`. */
@@ -95,6 +196,7 @@ export interface ConversationPolicyInput {
   userId: string | null;
   apiKeyId: string | null;
   inboxes: string[] | null;
+  rowFilter?: Filter | null;
   personalData: 'CLEAR' | 'MASK' | null;
 }
 
@@ -124,6 +226,7 @@ export async function setConversationPolicy(ctx: AuthedContext, input: Conversat
       .where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.id, input.apiKeyId)));
     if (!key) throw new NotFoundError('ApiKey');
   }
+  if (input.rowFilter) checkRowFilter(input.rowFilter);
   const principal = {
     principalKind: kind,
     principalRole: kind === 'ROLE' ? (input.role as Role) : null,
@@ -147,7 +250,13 @@ export async function setConversationPolicy(ctx: AuthedContext, input: Conversat
       );
     const [policy] = await tx
       .insert(p)
-      .values({ orgId, ...principal, inboxes: input.inboxes, personalData: input.personalData })
+      .values({
+        orgId,
+        ...principal,
+        inboxes: input.inboxes,
+        rowFilter: (input.rowFilter ?? null) as Record<string, unknown> | null,
+        personalData: input.personalData,
+      })
       .returning();
     return policy!;
   });

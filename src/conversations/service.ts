@@ -175,6 +175,20 @@ export async function messageFor(
   return messageView(row.m, access.masked);
 }
 
+/** Whether the viewer may now read one conversation (for each stream event). */
+export async function conversationReadable(
+  ctx: AuthedContext,
+  conversationId: string,
+): Promise<boolean> {
+  const access = await readAccess(ctx);
+  if (!access) return false;
+  const [row] = await ctx.db
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.id, conversationId), conversationVisibleTo(ctx.viewer, access)));
+  return row !== undefined;
+}
+
 /** Whether the viewer may now follow an inbox (for stream re-checks). */
 export async function inboxReadable(ctx: AuthedContext, inbox: string): Promise<boolean> {
   const access = await readAccess(ctx);
