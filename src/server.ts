@@ -269,6 +269,11 @@ export async function startServer(deps: {
     verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) =>
       originAllowed(origin, req.headers.host, config),
   });
+  // The HTTP server's errors are repeated on the WebSocket server: unheard there, a taken port
+  // would crash the process with a stack trace instead of failing listen() below.
+  wss.on('error', (error) => {
+    if (http.listening) log.error({ error: errorSummary(error) }, 'websocket server error');
+  });
   /** Open sockets with the credential they signed in with, to notice revocation or change. */
   const credentials = new Map<WebSocket, Viewer>();
   const sockets = socketLog(log);
