@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import {
   type Conversation,
@@ -263,21 +263,19 @@ export async function upsertConversation(
     ...analysis,
     updatedAt: new Date(),
   };
-  const [existing] = await tx
-    .select({ id: conversations.id })
-    .from(conversations)
-    .where(and(eq(conversations.orgId, orgId), eq(conversations.externalId, record.externalId)));
-  const [conversation] = await tx
+  // `xmax = 0` on the returned row: it was inserted, not updated (one statement, not two).
+  const [written] = await tx
     .insert(conversations)
     .values({ orgId, externalId: record.externalId, ...fields })
     .onConflictDoUpdate({ target: [conversations.orgId, conversations.externalId], set: fields })
-    .returning();
+    .returning({ ...getTableColumns(conversations), created: sql<boolean>`xmax = 0` });
+  const { created, ...conversation } = written!;
   await tx
     .delete(conversationMessages)
-    .where(eq(conversationMessages.conversationId, conversation!.id));
+    .where(eq(conversationMessages.conversationId, conversation.id));
   await tx.insert(conversationMessages).values(
     messages.map((m, position) => ({
-      conversationId: conversation!.id,
+      conversationId: conversation.id,
       position,
       role: m.role,
       author: m.author ?? null,
@@ -289,7 +287,7 @@ export async function upsertConversation(
       sentimentLabel: m.sentimentLabel,
     })),
   );
-  return { conversation: conversation!, created: !existing };
+  return { conversation, created: Boolean(created) };
 }
 
 /**
