@@ -202,3 +202,28 @@ export const conversationIngestRuns = pgTable(
   ],
 );
 export type ConversationIngestRun = typeof conversationIngestRuns.$inferSelect;
+
+/**
+ * One re-categorization of an organization's conversations (after a taxonomy or categorizer
+ * change): conversations are taken in id order, and `cursor` (the last id written) and
+ * `recategorized` advance in the transaction that writes each batch, so a run handed back or
+ * resumed continues after the last committed batch.
+ */
+export const conversationRecategorizeRuns = pgTable(
+  'conversation_recategorize_runs',
+  {
+    id: id(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    cursor: uuid('cursor'),
+    recategorized: integer('recategorized').notNull().default(0),
+    ...runState(),
+  },
+  (t) => [
+    index('conversation_recategorize_runs_org_idx').on(t.orgId),
+    index('conversation_recategorize_runs_created_by_idx').on(t.createdBy),
+  ],
+);
+export type ConversationRecategorizeRun = typeof conversationRecategorizeRuns.$inferSelect;
