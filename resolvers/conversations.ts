@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   CONVERSATION_STATUSES,
   type ConversationIngestRun,
+  type ConversationRecategorizeRun,
   type ConversationStatus,
   MESSAGE_ROLES,
   type MessageRole,
@@ -34,6 +35,7 @@ import {
   startIngest,
 } from '../src/conversations/ingest';
 import type { Categorizer } from '../src/conversations/llm';
+import { recategorizeRun, startRecategorize } from '../src/conversations/recategorize';
 import type { IngestFormat } from '../src/conversations/records';
 import * as conv from '../src/conversations/service';
 import { translateConversation } from '../src/conversations/translate';
@@ -277,6 +279,23 @@ const ConversationIngestRef = builder
     }),
   });
 
+const ConversationRecategorizeRef = builder
+  .objectRef<ConversationRecategorizeRun>('ConversationRecategorize')
+  .implement({
+    description:
+      'A re-categorization of every conversation of the organization with its current taxonomy and categorizer, run as a job.',
+    fields: (t) => ({
+      id: t.exposeID('id', { description: 'Run ID.' }),
+      status: t.expose('status', { type: RunStatusEnum, description: 'Run status.' }),
+      step: t.exposeInt('step', { description: 'Conversations re-categorized so far.' }),
+      totalSteps: t.exposeInt('totalSteps', {
+        nullable: true,
+        description: 'Conversations to re-categorize (null until the worker counted them).',
+      }),
+      error: t.exposeString('error', { nullable: true, description: 'Why it failed.' }),
+    }),
+  });
+
 const errors = { types: [InputError, NotFoundError, ConversationIngestError] };
 
 builder.queryFields((t) => ({
@@ -307,6 +326,13 @@ builder.queryFields((t) => ({
         if (error instanceof NotFoundError) return null;
         throw error;
       }),
+  }),
+  conversationRecategorize: t.withAuth({ authenticated: true }).field({
+    type: ConversationRecategorizeRef,
+    description: 'A re-categorization run of your organization, with its progress.',
+    errors: { types: [NotFoundError], directResult: true },
+    args: { id: t.arg.id({ required: true, validate: z.string().uuid() }) },
+    resolve: (_root, { id }, ctx) => recategorizeRun(ctx, String(id)),
   }),
   conversationIngest: t.withAuth({ authenticated: true }).field({
     type: ConversationIngestRef,
@@ -472,6 +498,12 @@ builder.mutationFields((t) => ({
     },
     resolve: (_root, args, ctx) =>
       startIngest(ctx, args.file, args.format, args.skipInvalid ?? false),
+  }),
+  recategorizeConversations: t.withAuth({ role: 'ADMIN' }).field({
+    type: ConversationRecategorizeRef,
+    description:
+      'Re-categorizes every conversation of the organization with its current taxonomy and categorizer (after `setConversationTaxonomy`), as a job: follow it with `conversationRecategorize(id)`; each conversation is published as CATEGORIZED on `conversationEvents`. ADMIN and up.',
+    resolve: (_root, _args, ctx) => startRecategorize(ctx),
   }),
   resumeConversationIngest: t.withAuth({ role: 'ANALYST' }).field({
     type: ConversationIngestRef,

@@ -1,16 +1,22 @@
 import { defineJob, type JobDomain } from '../jobs/workers';
 import { INGEST_JOB, ingestRunState, runIngestJob } from './ingest';
+import { RECATEGORIZE_JOB, recategorizeRunState, runRecategorizeJob } from './recategorize';
 
 declare module '../jobs/queue' {
   interface Jobs {
     [INGEST_JOB]: { runId: string };
+    [RECATEGORIZE_JOB]: { runId: string };
   }
 }
 
-/** The conversations domain's jobs: bulk ingests, with run records. */
+/** The conversations domain's jobs: bulk ingests and re-categorizations, with run records. */
 export const conversationJobs: JobDomain = {
   kinds: [
     defineJob({ name: INGEST_JOB, handle: (worker, { runId }) => runIngestJob(worker, runId) }),
+    defineJob({
+      name: RECATEGORIZE_JOB,
+      handle: (worker, { runId }) => runRecategorizeJob(worker, runId),
+    }),
   ],
-  runs: [ingestRunState] as JobDomain['runs'],
+  runs: [ingestRunState, recategorizeRunState] as JobDomain['runs'],
 };
