@@ -6,6 +6,7 @@ import {
   startTestServer,
   storedTables,
   type TestServer,
+  usingPostgres,
 } from '../helpers/server';
 
 /**
@@ -58,32 +59,38 @@ it('a row that fails after 60,000 were copied leaves no table, version or column
   );
 });
 
-it('answers requests while a load runs, between its COPYs, and the load is complete', async () => {
-  let done = false;
-  const load = upload(`n,label\n${rows(300_000)}`).finally(() => {
-    done = true;
-  });
-  // Rows seen in a table no version names yet: only possible when the database answers other
-  // statements between the load's COPYs (a load in one transaction holds the one connection
-  // until the version row commits with it).
-  let partial = 0;
-  while (!done) {
-    const res = await server.gql('{ viewer { id } }', {}, token);
-    expect(res.status).toBe(200);
-    const [staged] = await query<{ tablename: string }>(
-      server.database,
-      `select tablename from pg_tables where tablename like 'dsv_%'
+// PostgreSQL loads in one transaction: its pool serves the API meanwhile.
+it.skipIf(usingPostgres)(
+  'answers requests while a load runs, between its COPYs, and the load is complete',
+  async () => {
+    let done = false;
+    const load = upload(`n,label\n${rows(300_000)}`).finally(() => {
+      done = true;
+    });
+    // Rows seen in a table no version names yet: only possible when the database answers other
+    // statements between the load's COPYs (a load in one transaction holds the one connection
+    // until the version row commits with it).
+    let partial = 0;
+    while (!done) {
+      const res = await server.gql('{ viewer { id } }', {}, token);
+      expect(res.status).toBe(200);
+      const [staged] = await query<{ tablename: string }>(
+        server.database,
+        `select tablename from pg_tables where tablename like 'dsv_%'
          and tablename not in (select table_name from dataset_versions)`,
-    );
-    if (staged && !done)
-      partial = Math.max(
-        partial,
-        await countOf(server, `select count(*)::int as n from ${staged.tablename}`).catch(() => 0),
       );
-  }
-  const res = await load;
-  expect(res.status).toBe(201);
-  expect(res.body.version.rowCount).toBe(300_000);
-  expect(partial).toBeGreaterThan(0);
-  expect(partial).toBeLessThan(300_000);
-});
+      if (staged && !done)
+        partial = Math.max(
+          partial,
+          await countOf(server, `select count(*)::int as n from ${staged.tablename}`).catch(
+            () => 0,
+          ),
+        );
+    }
+    const res = await load;
+    expect(res.status).toBe(201);
+    expect(res.body.version.rowCount).toBe(300_000);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(300_000);
+  },
+);
