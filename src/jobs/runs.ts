@@ -48,8 +48,9 @@ export interface RunKind<Row extends RunRow> {
   table: RunTable;
   /** Publishes a change of the run (after the write); `detail` is the progress report, if any. */
   publish(events: EventBus, run: Row, detail?: unknown): void;
-  /** Removes what an attempt that failed (or was lost) leaves behind. */
-  cleanup?(deps: ContextDeps, run: Row): Promise<void>;
+  /** Removes what an attempt that failed (or was lost) leaves behind, in the transaction that
+   * marks it FAILED where there is one. */
+  cleanup?(db: Db, run: Row): Promise<void>;
 }
 
 type Writer = Pick<Db, 'update'>;
@@ -168,8 +169,8 @@ export function runsOf<Row extends RunRow>(kind: RunKind<Row>) {
         .returning()) as unknown as Row[];
       for (const run of lost) {
         deps.log.warn({ runId: run.id, worker: run.worker }, `${kind.noun} lost its worker`);
+        await kind.cleanup?.(deps.database.db, run);
         kind.publish(deps.events, run);
-        await kind.cleanup?.(deps, run);
       }
       return lost;
     },
@@ -222,11 +223,16 @@ export async function executeRun<Row extends RunRow>(
     }
     const readable = error instanceof PesoError || error instanceof TaskFailure;
     if (!readable) log.error({ err: error }, `${runs.kind.noun} failed unexpectedly`);
-    const run = await runs.finish(db, runId, 'FAILED', {
-      error: readable ? error.message : `Unexpected error in the ${runs.kind.noun}.`,
-    } as Partial<Row>);
+    // FAILED and the removal of what the attempt left commit together: whoever sees the run
+    // failed finds nothing of it left.
+    const run = await db.transaction(async (tx) => {
+      const failed = await runs.finish(tx, runId, 'FAILED', {
+        error: readable ? error.message : `Unexpected error in the ${runs.kind.noun}.`,
+      } as Partial<Row>);
+      await runs.kind.cleanup?.(tx, failed);
+      return failed;
+    });
     runs.kind.publish(deps.events, run);
-    await runs.kind.cleanup?.(deps, run);
   } finally {
     clearInterval(heartbeat);
   }

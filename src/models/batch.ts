@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { and, eq, inArray, isNull } from 'drizzle-orm';
+import type { Db } from '../../db/client';
 import {
   type ColumnType,
   datasetColumns,
@@ -19,7 +20,7 @@ import {
 import { type Gate, gatedStream, openGate, planAll, visibleRowCount } from '../access/gate';
 import { datasetVisibleTo } from '../access/visibility';
 import { viewerFor } from '../auth/viewer';
-import { type AuthedContext, type ContextDeps, contextFor } from '../context';
+import { type AuthedContext, contextFor } from '../context';
 import type { IngestionEvent } from '../datasets/events';
 import { createDataset } from '../datasets/service';
 import { type NewColumn, writeVersion } from '../datasets/writer';
@@ -67,9 +68,8 @@ export const predictionRunState = runsOf<PredictionRun>({
   publish: publishPrediction,
   // Nothing half-made stays: the dataset created for it goes (with its upload record). Its
   // version was written in one transaction that never committed.
-  cleanup: async (deps: ContextDeps, run: PredictionRun) => {
-    if (run.datasetId)
-      await deps.database.db.delete(datasets).where(eq(datasets.id, run.datasetId));
+  cleanup: async (db: Db, run: PredictionRun) => {
+    if (run.datasetId) await db.delete(datasets).where(eq(datasets.id, run.datasetId));
   },
 });
 
