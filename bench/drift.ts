@@ -1,19 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { type Database, openDatabase } from '../db/client';
+import type { Database } from '../db/client';
 import { driftProfiles } from '../db/schema/drift';
-import { scratchDatabase } from '../db/scratch';
-import { signUp } from '../src/auth/service';
-import { resolveViewer } from '../src/auth/viewer';
-import { loadConfig } from '../src/config';
-import { type AuthedContext, contextFor } from '../src/context';
-import { tableFor, type WriterContext, writeVersion } from '../src/datasets/writer';
+import { tableFor, writeVersion } from '../src/datasets/writer';
 import { computeDrift } from '../src/drift/check';
 import { createMonitor } from '../src/drift/service';
-import { createEventBus } from '../src/events/bus';
-import { lazyJobQueue } from '../src/jobs/queue';
-import { createLogger } from '../src/log';
 import { percentile } from './http';
+import { benchOwner } from './setup';
 
 const ROWS = Number(process.env.BENCH_DRIFT_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_DRIFT_ROUNDS ?? 5);
@@ -78,32 +70,9 @@ async function selectAll(database: Database, table: string): Promise<number> {
  * Env: BENCH_DRIFT_ROWS (1,000,000), BENCH_DRIFT_ROUNDS (5), BENCH_DATABASE_URL.
  */
 export async function benchDrift(): Promise<void> {
-  const scratch = await scratchDatabase(process.env.BENCH_DATABASE_URL);
-  const config = loadConfig({
-    DATABASE_URL: scratch.url,
-    PESO_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'silent',
-  });
-  const database = await openDatabase(config.database);
-  const log = createLogger('silent');
-  const events = createEventBus(database, undefined, log);
-  const jobs = lazyJobQueue(database, config, log);
+  const owner = await benchOwner('drift');
+  const { database, ctx, writer } = owner;
   try {
-    await events.ready;
-    const session = await signUp(
-      { db: database.db, config },
-      {
-        email: 'bench@drift.local',
-        password: 'bench password 1',
-        name: 'bench',
-        organizationName: 'drift bench',
-      },
-    );
-    const viewer = (await resolveViewer(database.db, config.secret, `Bearer ${session.token}`))!;
-    const deps = { database, config, log, events, jobs };
-    const ctx = contextFor(deps, viewer, 'bench-drift') as AuthedContext;
-    const writer: WriterContext = { database, viewer, log, jobs };
-
     const write = async (shift: boolean, target: Parameters<typeof writeVersion>[1]['target']) =>
       writeVersion(writer, { target }, async (sink) => {
         await sink.create(COLUMNS.map((c) => ({ ...c })));
@@ -166,9 +135,6 @@ export async function benchDrift(): Promise<void> {
       `drift: SELECT of the 10 columns of both versions p50 ${(sel / 1000).toFixed(2)} s; check cold (reference profiled) p50 ${(p50(samples.cold) / 1000).toFixed(2)} s = ${(p50(samples.cold) / sel).toFixed(2)}× ; warm (reference cached) p50 ${(p50(samples.warm) / 1000).toFixed(2)} s = ${(p50(samples.warm) / sel).toFixed(2)}× (${ROUNDS} interleaved rounds)`,
     );
   } finally {
-    await jobs.stop().catch(() => {});
-    await events.close();
-    await database.close();
-    await scratch.drop();
+    await owner.close();
   }
 }

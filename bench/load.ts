@@ -1,17 +1,11 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openDatabase } from '../db/client';
-import { scratchDatabase } from '../db/scratch';
-import { loadConfig } from '../src/config';
-import { seedDemoOrganization } from '../src/demo/seed';
-import { createLogger } from '../src/log';
-import { startPlatform } from '../src/platform';
 import { graphql, percentile } from './http';
+import { benchPlatform } from './setup';
 
 const CLIENTS = fileURLToPath(new URL('./fanout-clients.ts', import.meta.url));
 const CONCURRENCY = Number(process.env.BENCH_LOAD_CONCURRENCY ?? 16);
@@ -143,36 +137,11 @@ function clientsProcess() {
  * BENCH_LOAD_SECONDS (60), BENCH_DATABASE_URL.
  */
 export async function benchLoad(): Promise<void> {
-  const scratch = await scratchDatabase(process.env.BENCH_DATABASE_URL);
-  const config = loadConfig({
-    DATABASE_URL: scratch.url,
-    PESO_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'silent',
-    PESO_DEMO: 'off',
-    PESO_WORKERS: '1',
-    PESO_RATE_LIMIT_PER_KEY: '100000000',
-    PESO_RATE_LIMIT_PER_ADDRESS: '100000000',
-    PESO_RATE_LIMIT_PER_USER: '100000000',
-  });
-  const database = await openDatabase(config.database);
-  const demo = (await seedDemoOrganization(database.db))!;
-  const platform = await startPlatform({
-    config,
-    database,
-    log: createLogger('silent'),
-    port: 0,
-    host: '127.0.0.1',
-  });
-  const endpoint = `${platform.server.url}/graphql`;
+  const bench = await benchPlatform(1);
+  const { endpoint } = bench;
   const clients = clientsProcess();
   try {
-    const login = await graphql(
-      endpoint,
-      null,
-      'mutation($i: LoginInput!) { login(input: $i) { ... on AuthPayload { token } } }',
-      { i: { email: demo.email, password: demo.password } },
-    );
-    const token = login.data!.login.token as string;
+    const { token } = bench;
     // Two real datasets from vega-datasets, uploaded as a user would.
     const data = join(createRequire(import.meta.url).resolve('vega-datasets'), '../../data');
     const upload = async (name: string, file: string) => {
@@ -311,8 +280,6 @@ export async function benchLoad(): Promise<void> {
     );
   } finally {
     clients.child.send({ type: 'close' });
-    await platform.close();
-    await database.close();
-    await scratch.drop();
+    await bench.close();
   }
 }

@@ -1,15 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { eq } from 'drizzle-orm';
-import { openDatabase } from '../db/client';
 import { modelVersions } from '../db/schema/models';
-import { scratchDatabase } from '../db/scratch';
-import { loadConfig } from '../src/config';
-import { seedDemoOrganization } from '../src/demo/seed';
-import { createLogger } from '../src/log';
 import { predictRows } from '../src/models/cache';
-import { startPlatform } from '../src/platform';
 import { graphql, percentile } from './http';
+import { benchPlatform } from './setup';
 
 const CONNECTIONS = Number(process.env.BENCH_PREDICT_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_PREDICT_SECONDS ?? 10);
@@ -57,34 +51,8 @@ async function load(workers: number, seconds: number, call: (i: number) => Promi
  * Each answer is checked against the in-process one.
  */
 export async function benchPredict(): Promise<void> {
-  const scratch = await scratchDatabase(process.env.BENCH_DATABASE_URL);
-  const config = loadConfig({
-    DATABASE_URL: scratch.url,
-    PESO_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'silent',
-    PESO_DEMO: 'off',
-    PESO_WORKERS: '1',
-    PESO_RATE_LIMIT_PER_KEY: '100000000',
-    PESO_RATE_LIMIT_PER_ADDRESS: '100000000',
-    PESO_RATE_LIMIT_PER_USER: '100000000',
-  });
-  const database = await openDatabase(config.database);
-  const demo = (await seedDemoOrganization(database.db))!;
-  const platform = await startPlatform({
-    config,
-    database,
-    log: createLogger('silent'),
-    port: 0,
-    host: '127.0.0.1',
-  });
-  const endpoint = `${platform.server.url}/graphql`;
-  const login = await graphql(
-    endpoint,
-    null,
-    'mutation($i: LoginInput!) { login(input: $i) { ... on AuthPayload { token } } }',
-    { i: { email: demo.email, password: demo.password } },
-  );
-  const token = login.data!.login.token as string;
+  const bench = await benchPlatform(1);
+  const { endpoint, token, database, config, apiKey } = bench;
   const created = await graphql(
     endpoint,
     token,
@@ -176,7 +144,7 @@ export async function benchPredict(): Promise<void> {
           headers: {
             'content-type': 'application/json',
             'content-length': Buffer.byteLength(body),
-            authorization: `Bearer ${demo.apiKey}`,
+            authorization: `Bearer ${apiKey}`,
           },
         },
         (res) => {
@@ -220,9 +188,7 @@ export async function benchPredict(): Promise<void> {
     console.log(results.at(-1));
   }
   agent.destroy();
-  await platform.close();
-  await database.close();
-  await scratch.drop();
+  await bench.close();
 }
 
 async function keyGlobalId(endpoint: string, token: string): Promise<string> {
