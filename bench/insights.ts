@@ -1,21 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { type Database, openDatabase } from '../db/client';
+import type { Database } from '../db/client';
 import { insightsCache } from '../db/schema/insights';
-import { scratchDatabase } from '../db/scratch';
 import { openGate } from '../src/access/gate';
-import { signUp } from '../src/auth/service';
-import { resolveViewer } from '../src/auth/viewer';
-import { loadConfig } from '../src/config';
-import { type AuthedContext, contextFor } from '../src/context';
-import { type WriterContext, writeVersion } from '../src/datasets/writer';
-import { createEventBus } from '../src/events/bus';
+import { writeVersion } from '../src/datasets/writer';
 import { visibilityFingerprint, writeCache } from '../src/insights/cache';
 import { computeInsights } from '../src/insights/service';
-import { lazyJobQueue } from '../src/jobs/queue';
-import { createLogger } from '../src/log';
 import { startServer } from '../src/server';
 import { percentile } from './http';
+import { benchOwner } from './setup';
 
 const ROWS = Number(process.env.BENCH_INSIGHTS_ROWS ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_INSIGHTS_ROUNDS ?? 3);
@@ -92,37 +84,17 @@ async function run(database: Database, text: string, params: unknown[]) {
  * BENCH_DATABASE_URL.
  */
 export async function benchInsights(): Promise<void> {
-  const scratch = await scratchDatabase(process.env.BENCH_DATABASE_URL);
-  const config = loadConfig({
-    DATABASE_URL: scratch.url,
-    PESO_SECRET: randomBytes(32).toString('base64url'),
-    LOG_LEVEL: 'silent',
+  const owner = await benchOwner('insights', {
     PESO_QUERY_TIMEOUT_MS: '0',
     PESO_WORKERS: '0',
     PESO_RATE_LIMIT_PER_KEY: '1000000',
     PESO_RATE_LIMIT_PER_ADDRESS: '1000000',
     PESO_RATE_LIMIT_PER_USER: '1000000',
   });
-  const database = await openDatabase(config.database);
-  const log = createLogger('silent');
-  const events = createEventBus(database, undefined, log);
-  const jobs = lazyJobQueue(database, config, log);
+  const { config, database, ctx, writer } = owner;
+  const { log } = owner.deps;
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   try {
-    await events.ready;
-    const session = await signUp(
-      { db: database.db, config },
-      {
-        email: 'bench@insights.local',
-        password: 'bench password 1',
-        name: 'bench',
-        organizationName: 'insights bench',
-      },
-    );
-    const viewer = (await resolveViewer(database.db, config.secret, `Bearer ${session.token}`))!;
-    const deps = { database, config, log, events, jobs };
-    const ctx = contextFor(deps, viewer, 'bench-insights') as AuthedContext;
-    const writer: WriterContext = { database, viewer, log, jobs };
     const t0 = performance.now();
     const version = await writeVersion(
       writer,
@@ -171,7 +143,7 @@ export async function benchInsights(): Promise<void> {
     server = await startServer({ config, database, log, port: 0, host: '127.0.0.1' });
     const headers = {
       'content-type': 'application/json',
-      authorization: `Bearer ${session.token}`,
+      authorization: `Bearer ${owner.token}`,
     };
     const post = async (query: string, variables: object = {}) => {
       const res = await fetch(`${server!.url}/graphql`, {
@@ -207,9 +179,6 @@ export async function benchInsights(): Promise<void> {
     );
   } finally {
     await server?.close();
-    await jobs.stop().catch(() => {});
-    await events.close();
-    await database.close();
-    await scratch.drop();
+    await owner.close();
   }
 }

@@ -32,6 +32,8 @@ export interface BenchOwner {
   /** A context of the owner, for calling services in this process. */
   ctx: AuthedContext;
   writer: WriterContext;
+  /** The owner's token, for requests over HTTP. */
+  token: string;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function benchOwner(
     deps,
     ctx: contextFor(deps, viewer, `bench-${label}`) as AuthedContext,
     writer: { database, viewer, log, jobs },
+    token: session.token,
     close: async () => {
       await jobs.stop().catch(() => {});
       await events.close();
