@@ -158,13 +158,28 @@ export const conversationPolicies = pgTable(
 export type ConversationPolicy = typeof conversationPolicies.$inferSelect;
 
 /** An organization's topic taxonomy: topic → keyword → weight. */
+/** A trained classifier chosen for a label: a model, and the alias naming its version. */
+export interface ClassifierRef {
+  modelId: string;
+  alias: string | null;
+}
+export interface ConversationClassifiers {
+  topic?: ClassifierRef;
+  intent?: ClassifierRef;
+}
+
 export const conversationTaxonomies = pgTable('conversation_taxonomies', {
   orgId: uuid('org_id')
     .primaryKey()
     .references(() => organizations.id, { onDelete: 'cascade' }),
   topics: jsonb('topics').$type<Record<string, Record<string, number>>>().notNull(),
-  /** RULES (default) or LLM: categorize through the configured model (rules without a key). */
+  /**
+   * RULES (default); LLM: categorize through the configured model (rules without a key); MODEL:
+   * through the organization's trained classifiers in `classifiers`.
+   */
   categorizer: text('categorizer').notNull().default('RULES'),
+  /** The trained classifiers MODEL uses, by model and alias (null: its newest version). */
+  classifiers: jsonb('classifiers').$type<ConversationClassifiers>().notNull().default({}),
   updatedAt: updatedAt(),
 });
 

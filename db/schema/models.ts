@@ -32,6 +32,8 @@ export const models = pgTable(
     task: taskEnum('task').notNull(),
     target: text('target').notNull(),
     features: text('features').array().notNull(),
+    /** STRING features read as free text (hashed words and n-grams) rather than categories. */
+    textFeatures: text('text_features').array().notNull().default([]),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },
