@@ -1,4 +1,5 @@
 import type { ColumnType } from '../../db/schema/datasets';
+import { hashText, TEXT_BUCKETS } from './text';
 import {
   type ColumnTransform,
   FeatureError,
@@ -109,7 +110,28 @@ function valueAt<T>(
   }
 }
 
+/** The text a free-text feature's value stands for ('' when missing). */
+export function textValue(feature: FeatureSpec, value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  throw new FeatureError(
+    feature.name,
+    `Feature "${feature.name}" is text and has a value of another type (${typeof value}).`,
+  );
+}
+
 function fitColumn(feature: FeatureSpec, rows: Array<Record<string, unknown>>): ColumnTransform {
+  if (feature.text) {
+    if (feature.type !== 'STRING')
+      throw new FeatureError(
+        feature.name,
+        `Feature "${feature.name}" is ${feature.type}; only a STRING feature can be read as text.`,
+      );
+    rows.forEach((row, i) => {
+      valueAt(feature, row, i, textValue);
+    });
+    return { kind: 'hashed-text', name: feature.name, type: feature.type, buckets: TEXT_BUCKETS };
+  }
   if (isCategorical(feature.type)) {
     const counts = new Map<string, number>();
     rows.forEach((row, i) => {
@@ -148,7 +170,8 @@ function fitColumn(feature: FeatureSpec, rows: Array<Record<string, unknown>>): 
 
 /**
  * The fitted feature pipeline: numeric-like columns mean-imputed then standardized, STRING and
- * CATEGORY columns one-hot encoded over the training categories plus a missing indicator.
+ * CATEGORY columns one-hot encoded over the training categories plus a missing indicator, and
+ * free-text features (`FeatureSpec.text`) as hashed word, bigram and character-trigram vectors.
  */
 export class Preprocessor {
   private constructor(readonly state: PreprocessingState) {}
@@ -159,7 +182,9 @@ export class Preprocessor {
     const outputNames = columns.flatMap((c) =>
       c.kind === 'numeric'
         ? [c.name]
-        : [...c.categories.map((v) => `${c.name}=${v}`), `${c.name}=${MISSING}`],
+        : c.kind === 'hashed-text'
+          ? Array.from({ length: c.buckets }, (_, j) => `${c.name}#${j}`)
+          : [...c.categories.map((v) => `${c.name}=${v}`), `${c.name}=${MISSING}`],
     );
     return new Preprocessor({ columns, outputNames });
   }
@@ -190,6 +215,10 @@ export class Preprocessor {
           data[i * cols + offset] = v === null ? 0 : (v - column.mean) / column.std;
         }
         offset += 1;
+      } else if (column.kind === 'hashed-text') {
+        for (let i = 0; i < rows.length; i++)
+          hashText(valueAt(spec, rows[i]!, i, textValue), column.buckets, data, i * cols + offset);
+        offset += column.buckets;
       } else {
         const index = new Map(column.categories.map((c, j) => [c, j]));
         const missing = column.categories.length;

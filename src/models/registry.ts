@@ -202,6 +202,8 @@ export interface TrainInput {
   datasetVersion?: number | null;
   target?: string | null;
   features?: string[] | null;
+  /** Features (STRING) read as free text: hashed words and n-grams instead of categories. */
+  textFeatures?: string[] | null;
   task?: Task | null;
   algorithm?: Algorithm | null;
   hyperparameters?: Hyperparameters | null;
@@ -253,6 +255,13 @@ export async function trainModel(
   }
   if (features.includes(target))
     throw new InputError('The target cannot be a feature.', 'features');
+  const textFeatures = model?.textFeatures ?? input.textFeatures ?? [];
+  for (const name of textFeatures) {
+    if (!features.includes(name))
+      throw new InputError(`Text feature "${name}" is not one of the features.`, 'textFeatures');
+    if (columns.get(name)!.type !== 'STRING')
+      throw new InputError(`Text feature "${name}" must be a STRING column.`, 'textFeatures');
+  }
   const numericTarget = targetColumn.type === 'INTEGER' || targetColumn.type === 'FLOAT';
   const task: Task =
     model?.task ??
@@ -296,6 +305,7 @@ export async function trainModel(
             task,
             target,
             features,
+            textFeatures,
             createdBy: ctx.viewer.userId,
           })
           .returning();

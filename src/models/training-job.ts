@@ -159,6 +159,11 @@ async function loadTrainingData(ctx: AuthedContext, run: TrainingRun): Promise<T
     for (const row of batch) rows.push(row);
   });
   const byName = new Map(gate.access.columns.map((c) => [c.name, c]));
-  const spec = (name: string) => ({ name, type: byName.get(name)!.type });
+  const text = new Set(model!.textFeatures);
+  const spec = (name: string) => ({
+    name,
+    type: byName.get(name)!.type,
+    ...(text.has(name) ? { text: true } : {}),
+  });
   return { features: model!.features.map(spec), target: spec(model!.target), rows };
 }

@@ -7,6 +7,8 @@ export type ConcreteAlgorithm = Exclude<Algorithm, 'AUTO'>;
 export interface FeatureSpec {
   name: string;
   type: ColumnType;
+  /** A STRING feature read as free text: hashed words and n-grams instead of one-hot categories. */
+  text?: boolean;
 }
 
 /** Rows as plain JSON: numbers, strings, booleans, null; DATE 'YYYY-MM-DD', TIMESTAMP ISO text. */
@@ -83,12 +85,19 @@ export type ColumnTransform =
       type: ColumnType;
       /** At most the 50 most frequent training values; others map to an all-zero vector. */
       categories: string[];
+    }
+  | {
+      kind: 'hashed-text';
+      name: string;
+      type: ColumnType;
+      /** Width of the hashed vector (see `hashText`). */
+      buckets: number;
     };
 
 /** A fitted preprocessing pipeline, serializable as JSON. */
 export interface PreprocessingState {
   columns: ColumnTransform[];
-  /** The name of every model input, in order (`col`, `col=value`, `col=<missing>`). */
+  /** The name of every model input, in order (`col`, `col=value`, `col=<missing>`, `col#slot`). */
   outputNames: string[];
 }
 
