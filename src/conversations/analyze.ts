@@ -4,8 +4,10 @@ import type {
   SentimentLabel,
   TopicScore,
 } from '../../db/schema/conversations';
+import { redactPersonalData } from '../datasets/pii';
 import { intentOf } from './intents';
 import { languageOf } from './language';
+import type { ConversationRecord } from './records';
 import { labelOfScores, sentimentOf } from './sentiment';
 import { type Taxonomy, topicsOf } from './topics';
 
@@ -86,5 +88,65 @@ export function analyzeConversation(
       conversation.status === 'RESOLVED' && conversation.endedAt
         ? seconds(conversation.startedAt, conversation.endedAt)
         : null,
+  };
+}
+
+/** A message of a record as it is stored: its place in time order, redacted form and analysis. */
+export interface AnalyzedMessageRow extends AnalyzedMessage {
+  position: number;
+  author: string | null;
+  maskedText: string;
+}
+
+/** A conversation record categorized and redacted, ready to be written by its external id. */
+export interface AnalyzedRecord {
+  externalId: string;
+  channel: string;
+  inbox: string;
+  customerRef: string | null;
+  customerAttributes: Record<string, unknown>;
+  startedAt: Date;
+  endedAt: Date | null;
+  status: ConversationStatus;
+  metadata: Record<string, unknown>;
+  analysis: ConversationAnalysis;
+  /** In the record's order; `position` numbers them by time. */
+  messages: AnalyzedMessageRow[];
+}
+
+/**
+ * Everything the rules compute for one conversation record: each message's analysis and
+ * redacted text, positions by time, and the conversation's analytics. Pure and CPU-bound: the
+ * ingest job runs it in pool processes, a batch at a time.
+ */
+export function analyzeRecord(record: ConversationRecord, taxonomy: Taxonomy): AnalyzedRecord {
+  const messages: AnalyzedMessageRow[] = record.messages.map((m) => ({
+    role: m.role,
+    author: m.author ?? null,
+    text: m.text,
+    maskedText: redactPersonalData(m.text),
+    sentAt: m.sentAt,
+    position: 0,
+    ...analyzeMessage(m.role, m.text),
+  }));
+  const ordered = [...messages].sort((a, b) => a.sentAt.getTime() - b.sentAt.getTime());
+  ordered.forEach((m, position) => {
+    m.position = position;
+  });
+  const startedAt = record.startedAt ?? ordered[0]!.sentAt;
+  const status = record.status ?? 'OPEN';
+  const endedAt = record.endedAt ?? (status === 'RESOLVED' ? ordered.at(-1)!.sentAt : null);
+  return {
+    externalId: record.externalId,
+    channel: record.channel,
+    inbox: record.inbox,
+    customerRef: record.customerRef ?? null,
+    customerAttributes: record.customerAttributes ?? {},
+    startedAt,
+    endedAt,
+    status,
+    metadata: record.metadata ?? {},
+    analysis: analyzeConversation(ordered, { startedAt, endedAt, status }, taxonomy),
+    messages,
   };
 }

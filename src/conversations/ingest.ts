@@ -7,9 +7,10 @@ import type { EventBus } from '../events/bus';
 import { executeRun, runsOf } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
 import type { ConversationEvent } from './events';
-import type { LlmCategorization } from './llm';
-import { conversationRecord, type IngestFormat, readConversationFile } from './records';
-import { categorizationOf, llmCategorization, upsertConversation } from './service';
+import { type IngestFormat, readConversationFile } from './records';
+import { categorizationOf, llmCategorization } from './service';
+import { CATEGORIZE_TASK } from './tasks';
+import { type RecordToWrite, writeConversations } from './write';
 
 export const INGEST_JOB = 'conversations.ingest';
 /** Conversations written per transaction: the unit an interrupted ingest resumes after. */
@@ -94,10 +95,34 @@ export async function resumeIngest(ctx: AuthedContext, id: string): Promise<Conv
 }
 
 /**
- * Writes the run's records in batches, each batch and the run's counts in one transaction:
- * `created + updated` is how many records are committed, so a run handed back or retried after
- * its worker died continues from there, and upserts by external id make a repeated batch
- * harmless.
+ * Categorizes a batch of the run's stored records: the rules and redaction in a pool process,
+ * then the organization's model when it categorizes with one (answers are cached, so a resumed
+ * batch costs no second call). Outside any transaction.
+ */
+async function categorizeBatch(
+  worker: WorkerContext,
+  settings: Awaited<ReturnType<typeof categorizationOf>>,
+  raw: unknown[],
+): Promise<RecordToWrite[]> {
+  const { deps } = worker;
+  const analyzed = await worker.pool.run(CATEGORIZE_TASK, {
+    records: raw,
+    taxonomy: settings.taxonomy,
+  }).result;
+  const llmDeps = { db: deps.database.db, config: deps.config, log: deps.log };
+  const out: RecordToWrite[] = [];
+  for (const record of analyzed)
+    out.push({ record, llm: await llmCategorization(llmDeps, settings, record) });
+  return out;
+}
+
+/**
+ * Writes the run's records in batches, each batch (three statements, whatever its size) and the
+ * run's counts in one transaction: `created + updated` is how many records are committed, so a
+ * run handed back or retried after its worker died continues from there, and upserts by
+ * external id make a repeated batch harmless. Batches are categorized in pool processes ahead
+ * of the one being written, one per process; a failure fails the run at the first batch not
+ * written, and it can be resumed from there.
  */
 export async function runIngestJob(worker: WorkerContext, runId: string): Promise<void> {
   const { deps } = worker;
@@ -107,52 +132,58 @@ export async function runIngestJob(worker: WorkerContext, runId: string): Promis
   };
   await executeRun(deps, ingestRunState, runId, { worker: worker.name, requeue }, async (run) => {
     const settings = await categorizationOf(db, run.orgId);
-    const taxonomy = settings.taxonomy;
-    const llmDeps = { db, config: deps.config, log: deps.log };
     const total = run.records.length;
     let done = run.created + run.updated;
     await ingestRunState.progress(db, runId, { step: done, totalSteps: total, phase: 'writing' });
+    const ahead: Array<Promise<RecordToWrite[]>> = [];
+    let next = done;
+    const fill = () => {
+      while (ahead.length < Math.max(1, worker.pool.size) && next < total) {
+        const from = next;
+        next = Math.min(total, from + BATCH);
+        const batch = categorizeBatch(worker, settings, run.records.slice(from, next));
+        // Awaited in order below; one never reached (the run cancelled or failed) is dropped.
+        batch.catch(() => {});
+        ahead.push(batch);
+      }
+    };
+    fill();
     while (done < total) {
-      const batch = run.records.slice(done, done + BATCH);
-      const events: ConversationEvent[] = [];
       const [latest] = await db
-        .select()
+        .select({ cancelRequested: conversationIngestRuns.cancelRequested })
         .from(conversationIngestRuns)
         .where(eq(conversationIngestRuns.id, runId));
       if (latest?.cancelRequested) {
         await ingestRunState.finish(db, runId, 'CANCELLED');
         return;
       }
-      const records = batch.map((raw) => conversationRecord.parse(raw));
-      // With the LLM categorizer, the model is asked before the batch's transaction (answers
-      // are cached, so a resumed batch costs no second call); a failure fails the run, which
-      // can be resumed from the last committed batch.
-      const llm: Array<LlmCategorization | null> = [];
-      for (const record of records) llm.push(await llmCategorization(llmDeps, settings, record));
-      await db.transaction(async (tx) => {
-        let created = 0;
-        for (const [i, record] of records.entries()) {
-          const result = await upsertConversation(tx, run.orgId, record, taxonomy, llm[i]);
-          if (result.created) created++;
-          events.push({
-            kind: 'CATEGORIZED',
-            conversationId: result.conversation.id,
-            messageId: null,
-            inbox: result.conversation.inbox,
-          });
-        }
-        done += batch.length;
+      const items = await ahead.shift()!;
+      fill();
+      const written = await db.transaction(async (tx) => {
+        const written = await writeConversations(tx, run.orgId, items);
+        const created = written.filter((w) => w.created).length;
         await ingestRunState.progress(
           tx,
           runId,
-          { step: done, totalSteps: total, phase: 'writing' },
+          { step: done + items.length, totalSteps: total, phase: 'writing' },
           {
             created: sql`${conversationIngestRuns.created} + ${created}`,
-            updated: sql`${conversationIngestRuns.updated} + ${batch.length - created}`,
+            updated: sql`${conversationIngestRuns.updated} + ${items.length - created}`,
           } as never,
         );
+        return written;
       });
-      publishAll(deps.events, run.orgId, events);
+      done += items.length;
+      publishAll(
+        deps.events,
+        run.orgId,
+        written.map(({ conversation }) => ({
+          kind: 'CATEGORIZED',
+          conversationId: conversation.id,
+          messageId: null,
+          inbox: conversation.inbox,
+        })),
+      );
     }
     await ingestRunState.finish(db, runId, 'SUCCEEDED', { phase: null });
   });

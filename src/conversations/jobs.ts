@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineJob, type JobDomain } from '../jobs/workers';
 import { INGEST_JOB, ingestRunState, runIngestJob } from './ingest';
 import { RECATEGORIZE_JOB, recategorizeRunState, runRecategorizeJob } from './recategorize';
@@ -9,7 +10,10 @@ declare module '../jobs/queue' {
   }
 }
 
-/** The conversations domain's jobs: bulk ingests and re-categorizations, with run records. */
+/**
+ * The conversations domain's jobs: bulk ingests (categorized in pool processes) and
+ * re-categorizations, with run records.
+ */
 export const conversationJobs: JobDomain = {
   kinds: [
     defineJob({ name: INGEST_JOB, handle: (worker, { runId }) => runIngestJob(worker, runId) }),
@@ -18,5 +22,6 @@ export const conversationJobs: JobDomain = {
       handle: (worker, { runId }) => runRecategorizeJob(worker, runId),
     }),
   ],
+  taskModule: fileURLToPath(new URL('./tasks.ts', import.meta.url)),
   runs: [ingestRunState, recategorizeRunState] as JobDomain['runs'],
 };

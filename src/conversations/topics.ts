@@ -75,6 +75,26 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+type KeywordPattern = { topic: string; pattern: RegExp; weight: number };
+/** Each taxonomy's keyword patterns, compiled once per taxonomy object rather than per text. */
+const compiled = new WeakMap<Taxonomy, KeywordPattern[]>();
+
+function patternsOf(taxonomy: Taxonomy): KeywordPattern[] {
+  let patterns = compiled.get(taxonomy);
+  if (!patterns) {
+    patterns = Object.entries(taxonomy).flatMap(([topic, keywords]) =>
+      Object.entries(keywords).map(([keyword, weight]) => ({
+        topic,
+        weight,
+        // `matchAll` works on a copy, so one global pattern serves every text.
+        pattern: new RegExp(`(?<![\\p{L}\\p{N}])${escapeRegExp(keyword)}(?![\\p{L}\\p{N}])`, 'giu'),
+      })),
+    );
+    compiled.set(taxonomy, patterns);
+  }
+  return patterns;
+}
+
 /**
  * Topics of a text: each keyword found (as a whole word or phrase, case-insensitive) adds its
  * weight to its topic unless a negation just before it rules the mention out; topics are
@@ -82,16 +102,10 @@ function escapeRegExp(text: string): string {
  */
 export function topicsOf(text: string, taxonomy: Taxonomy = DEFAULT_TAXONOMY): TopicScore[] {
   const weights = new Map<string, number>();
-  for (const [topic, keywords] of Object.entries(taxonomy)) {
-    for (const [keyword, weight] of Object.entries(keywords)) {
-      const pattern = new RegExp(
-        `(?<![\\p{L}\\p{N}])${escapeRegExp(keyword)}(?![\\p{L}\\p{N}])`,
-        'giu',
-      );
-      for (const match of text.matchAll(pattern)) {
-        if (NEGATED_CONTEXT.test(text.slice(Math.max(0, match.index - 40), match.index))) continue;
-        weights.set(topic, (weights.get(topic) ?? 0) + weight);
-      }
+  for (const { topic, pattern, weight } of patternsOf(taxonomy)) {
+    for (const match of text.matchAll(pattern)) {
+      if (NEGATED_CONTEXT.test(text.slice(Math.max(0, match.index - 40), match.index))) continue;
+      weights.set(topic, (weights.get(topic) ?? 0) + weight);
     }
   }
   const total = [...weights.values()].reduce((a, b) => a + b, 0);
