@@ -180,7 +180,8 @@ async function body(url: string, apiKey: string) {
  * `npm start` runs it, its own process) against the raw node:http + postgres.js server of
  * `read-raw-server.ts` over the same PostgreSQL data; bodies checked equal first, then rounds
  * interleaved. Env: BENCH_DATABASE_URL (required), BENCH_READ_ROUNDS (5), BENCH_READ_ROUND_MS
- * (4000), BENCH_READ_CONNECTIONS (32).
+ * (4000), BENCH_READ_CONNECTIONS (32), BENCH_READ_PROFILE (a folder for the PostgreSQL
+ * server's CPU profile).
  */
 export async function benchRead(): Promise<void> {
   const base = process.env.BENCH_DATABASE_URL;
@@ -190,7 +191,12 @@ export async function benchRead(): Promise<void> {
   const children: ChildProcess[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   try {
-    const pg = await startPeso({ DATABASE_URL: scratch.url });
+    // BENCH_READ_PROFILE=dir: a CPU profile of the PostgreSQL server, written there on exit.
+    const profile = process.env.BENCH_READ_PROFILE;
+    const pg = await startPeso({
+      DATABASE_URL: scratch.url,
+      ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } : {}),
+    });
     children.push(pg.child);
     const lite = await startPeso({ PESO_DATA_DIR: dataDir });
     children.push(lite.child);

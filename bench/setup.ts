@@ -66,7 +66,7 @@ export async function benchOwner(
     database,
     deps,
     ctx: contextFor(deps, viewer, `bench-${label}`) as AuthedContext,
-    writer: { database, viewer, log, jobs },
+    writer: { database, viewer, log, jobs, events },
     token: session.token,
     close: async () => {
       await jobs.stop().catch(() => {});

@@ -1,9 +1,11 @@
-import { inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database, Db } from '../../db/client';
 import { type DatasetPolicy, datasetPolicies } from '../../db/schema/access';
 import type { ApiKey } from '../../db/schema/auth';
 import {
+  type Dataset,
   type DatasetColumn,
+  type DatasetVersion,
   datasetColumns,
   datasets,
   datasetVersions,
@@ -19,6 +21,8 @@ import type { EventBus } from '../events/bus';
  *   never change. Both live until their dataset is deleted or changed.
  * - The policies of a dataset and an API key's row (looked up by prefix; the secret is still
  *   hashed and compared on every request) live until a change to them commits.
+ * - A dataset's row and its latest version (what `openGate` starts from) live until the dataset
+ *   is updated, gains a version or is deleted; its other versions (immutable rows) with it.
  *
  * Every such change bumps `access_epoch` in the transaction that makes it, then, after commit,
  * drops the entries here and publishes `accessChanges` on the bus so other processes drop theirs
@@ -32,6 +36,8 @@ export type AccessChange =
   | { kind: 'apiKey'; apiKeyId: string }
   | { kind: 'policies'; datasetId: string }
   | { kind: 'columns'; datasetId: string }
+  /** The dataset's row changed or it gained a version. */
+  | { kind: 'versions'; datasetId: string }
   | { kind: 'dataset'; datasetId: string };
 
 /** What travels on the bus: the epoch the change committed as, and what it changed. */
@@ -55,6 +61,13 @@ interface VersionOwner {
   orgId: string;
 }
 
+/** A dataset's row, its latest version, and the versions looked up by id or number since. */
+interface DatasetEntry {
+  dataset: Dataset;
+  latest: DatasetVersion;
+  versions: DatasetVersion[];
+}
+
 class AccessCache {
   /** Bumped by every drop: a fill that began under another generation is not stored. */
   generation = 0;
@@ -64,6 +77,7 @@ class AccessCache {
   readonly policies = new Map<string, DatasetPolicy[]>();
   readonly columns = new Map<string, DatasetColumn[]>();
   readonly owners = new Map<string, VersionOwner>();
+  readonly datasets = new Map<string, DatasetEntry>();
   /** API keys used since the last flush of `last_used_at`. */
   readonly used = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -78,6 +92,7 @@ class AccessCache {
     this.policies.clear();
     this.columns.clear();
     this.owners.clear();
+    this.datasets.clear();
   }
 
   /** Drops what the changes touch, and takes note of the epoch they committed as. */
@@ -89,10 +104,13 @@ class AccessCache {
           if (key.id === change.apiKeyId) this.keys.delete(prefix);
       } else if (change.kind === 'policies') {
         this.policies.delete(change.datasetId);
+      } else if (change.kind === 'versions') {
+        this.datasets.delete(change.datasetId);
       } else {
         // Rare (a sensitivity changed, a dataset deleted): every version's entries go, so that
         // none can outlive the change for want of knowing its dataset.
         this.policies.delete(change.datasetId);
+        this.datasets.delete(change.datasetId);
         this.columns.clear();
         this.owners.clear();
       }
@@ -349,4 +367,75 @@ export async function versionsWithColumns(
     }
   }
   return out;
+}
+
+/** Which version of a dataset: by id, by number, or the latest when neither is given. */
+export interface VersionTarget {
+  datasetId: string;
+  version?: number | null;
+  versionId?: string | null;
+}
+
+/**
+ * The dataset (whatever its org: the caller checks) and the version the target names, each
+ * absent when it does not exist. Served from the cache until the dataset changes, gains a
+ * version or is deleted; a dataset without versions is never cached.
+ */
+export async function datasetAndVersion(
+  ctx: { db: Db },
+  target: VersionTarget,
+): Promise<{ dataset: Dataset | undefined; version: DatasetVersion | undefined }> {
+  const cache = await cacheFor(ctx);
+  const entry = cache?.datasets.get(target.datasetId);
+  const pick = (list: readonly DatasetVersion[]) =>
+    list.find(
+      (v) =>
+        (!target.versionId || v.id === target.versionId) &&
+        (target.version == null || v.number === target.version),
+    );
+  if (entry) {
+    if (!target.versionId && target.version == null)
+      return { dataset: entry.dataset, version: entry.latest };
+    const hit = pick([entry.latest, ...entry.versions]);
+    if (hit) return { dataset: entry.dataset, version: hit };
+  }
+  const generation = cache?.generation ?? 0;
+  const conditions = [eq(datasetVersions.datasetId, target.datasetId)];
+  if (target.versionId) conditions.push(eq(datasetVersions.id, target.versionId));
+  if (target.version != null) conditions.push(eq(datasetVersions.number, target.version));
+  const named = Boolean(target.versionId) || target.version != null;
+  const [[dataset], [version], [latest]] = await Promise.all([
+    ctx.db.select().from(datasets).where(eq(datasets.id, target.datasetId)),
+    ctx.db
+      .select()
+      .from(datasetVersions)
+      .where(and(...conditions))
+      .orderBy(desc(datasetVersions.number))
+      .limit(1),
+    // A named version's dataset is cached with its latest only when that one is known.
+    entry || !named
+      ? Promise.resolve([] as DatasetVersion[])
+      : ctx.db
+          .select()
+          .from(datasetVersions)
+          .where(eq(datasetVersions.datasetId, target.datasetId))
+          .orderBy(desc(datasetVersions.number))
+          .limit(1),
+  ]);
+  if (cache && dataset && version && generation === cache.generation) {
+    const current = cache.datasets.get(target.datasetId);
+    if (current) {
+      if (!current.versions.some((v) => v.id === version.id) && current.latest.id !== version.id)
+        current.versions.push(version);
+    } else {
+      const newest = named ? latest : version;
+      if (newest)
+        cache.store(cache.datasets, generation, target.datasetId, {
+          dataset,
+          latest: newest,
+          versions: newest.id === version.id ? [] : [version],
+        });
+    }
+  }
+  return { dataset, version };
 }

@@ -1,18 +1,12 @@
 import { createHash } from 'node:crypto';
-import { and, desc, eq } from 'drizzle-orm';
 import { query } from '../../db/client';
-import {
-  type Dataset,
-  type DatasetVersion,
-  datasets,
-  datasetVersions,
-} from '../../db/schema/datasets';
+import type { Dataset, DatasetVersion } from '../../db/schema/datasets';
 import type { AuthedContext } from '../context';
 import { assertTable, type VersionTarget, writeVersion } from '../datasets/writer';
 import { InputError, NotFoundError } from '../errors';
 import { type HistoryRecord, recordAudit, recordRead } from './audit';
 import { type BudgetState, privacyBudgetState, spendPrivacyBudget } from './budget';
-import { policiesOf, versionsWithColumns } from './cache';
+import { datasetAndVersion, policiesOf, versionsWithColumns } from './cache';
 import {
   compileQuery,
   cursorAt,
@@ -50,25 +44,13 @@ export async function openGate(
   ctx: AuthedContext,
   target: { datasetId: string; version?: number | null; versionId?: string | null },
 ): Promise<Gate> {
-  const conditions = [eq(datasetVersions.datasetId, target.datasetId)];
-  if (target.versionId) conditions.push(eq(datasetVersions.id, target.versionId));
-  if (target.version != null) conditions.push(eq(datasetVersions.number, target.version));
-  // Independent lookups at once (parallel on PostgreSQL); the policies come from the access
-  // cache. Policies and versions are read by the id given, and discarded unless the dataset
-  // proves to be in the viewer's org.
-  const [[dataset], policies, [version]] = await Promise.all([
-    ctx.db
-      .select()
-      .from(datasets)
-      .where(and(eq(datasets.id, target.datasetId), eq(datasets.orgId, ctx.viewer.orgId))),
+  // Independent lookups at once; the dataset, its version, the policies and the columns come
+  // from the access cache while nothing about them changes.
+  const [{ dataset: found, version }, policies] = await Promise.all([
+    datasetAndVersion(ctx, target),
     policiesOf(ctx, [target.datasetId]),
-    ctx.db
-      .select()
-      .from(datasetVersions)
-      .where(and(...conditions))
-      .orderBy(desc(datasetVersions.number))
-      .limit(1),
   ]);
+  const dataset = found?.orgId === ctx.viewer.orgId ? found : undefined;
   if (!dataset) throw new NotFoundError('Dataset');
   const columns = version
     ? ((await versionsWithColumns(ctx, [version.id])).get(version.id)?.columns ?? [])

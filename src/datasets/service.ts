@@ -304,12 +304,16 @@ export async function updateDataset(
   if (input.description != null) changes.description = input.description;
   if (input.tags != null) changes.tags = input.tags;
   try {
-    const [dataset] = await ctx.db
-      .update(datasets)
-      .set({ ...changes, updatedAt: new Date() })
-      .where(and(eq(datasets.id, input.datasetId), eq(datasets.orgId, ctx.viewer.orgId)))
-      .returning();
-    return dataset!;
+    const { dataset, epoch } = await ctx.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(datasets)
+        .set({ ...changes, updatedAt: new Date() })
+        .where(and(eq(datasets.id, input.datasetId), eq(datasets.orgId, ctx.viewer.orgId)))
+        .returning();
+      return { dataset: row!, epoch: await bumpAccessEpoch(tx) };
+    });
+    accessChanged(ctx, epoch, [{ kind: 'versions', datasetId: dataset.id }]);
+    return dataset;
   } catch (error) {
     if (isUniqueViolation(error))
       throw new ConflictError(`A dataset named "${input.name}" exists.`);

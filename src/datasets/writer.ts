@@ -8,9 +8,11 @@ import {
   pgTypeFor,
   type Sensitivity,
 } from '../../db/schema/datasets';
+import { accessChanged, BUMP_EPOCH_SQL } from '../access/cache';
 import type { Viewer } from '../auth/viewer';
 import { DRIFT_CHECK_JOB, queueChecksOnNewVersion } from '../drift/service';
 import { ConflictError } from '../errors';
+import type { EventBus } from '../events/bus';
 import type { JobQueue } from '../jobs/queue';
 import type { Logger } from '../log';
 import { copyCell } from './copy';
@@ -81,6 +83,8 @@ export interface Written {
 
 export interface WriterContext {
   database: Database;
+  /** Where the new version is announced to every process's access cache. */
+  events: EventBus;
   viewer: Viewer;
   log: Logger;
   /** Queues the drift checks a new version asks for. */
@@ -98,6 +102,8 @@ export async function writeVersion(
 ): Promise<DatasetVersion> {
   const versionId = spec.versionId ?? randomUUID();
   const table = tableFor(versionId);
+  /** The dataset and the access epoch the version committed as, once it has. */
+  let committed: { datasetId: string; epoch: number } | null = null;
 
   /** Creates and fills the table, then measures what `fill` left out. */
   const load = async (tx: LoadTransaction, datasetId: string) => {
@@ -193,6 +199,9 @@ export async function writeVersion(
       params,
     );
     await tx.exec('update datasets set updated_at = now() where id = $1', [datasetId]);
+    // Last, so the epoch's row lock is held only for the commit.
+    const [bumped] = await tx.exec(BUMP_EPOCH_SQL);
+    committed = { datasetId, epoch: Number(bumped?.n) };
     ctx.log.info({ datasetId, versionId, rows: measured.rowCount }, 'dataset version loaded');
   };
 
@@ -223,6 +232,12 @@ export async function writeVersion(
     if (isUniqueViolation(error) && 'newDataset' in spec.target)
       throw new ConflictError(`A dataset named "${spec.target.newDataset.name}" exists.`);
     throw error;
+  }
+  if (committed) {
+    const { datasetId, epoch } = committed;
+    accessChanged({ db: ctx.database.db, events: ctx.events }, epoch, [
+      { kind: 'versions', datasetId },
+    ]);
   }
   analyzeLater(ctx, table);
   // Read back outside the transaction: PGlite has one connection, and the transaction held it.

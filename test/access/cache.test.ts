@@ -9,7 +9,8 @@ import { startTestServer, type TestServer, usingPostgres } from '../helpers/serv
  * The access caches (src/access/cache.ts) never outlive a change: a process warms them by
  * reading, another process (on PostgreSQL; the same one on PGlite) makes the change, and the
  * first process's very next request already answers under the change. Each cached thing has its
- * own case: policies (row filter, hidden column, removal), a column's sensitivity, an API key.
+ * own case: policies (row filter, hidden column, removal), a column's sensitivity, an API key,
+ * and the dataset and version rows the gate opens on (a new version, a rename, a deletion).
  */
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -77,6 +78,8 @@ const SENSITIVITY = `mutation($d: ID!, $c: String!, $s: Sensitivity!) {
 const REVOKE = `mutation($id: ID!) { revokeApiKey(id: $id) {
   __typename ... on ApiKey { active } ... on Error { code } } }`;
 const API_KEYS = '{ apiKeys(first: 50) { edges { node { id lastUsedAt } } } }';
+const GATED = `query($id: ID!, $v: Int) { datasetQuery(datasetId: $id, version: $v, input: {}) {
+  __typename ... on QueryResult { totalCount rows } ... on Error { code } } }`;
 
 describe(usingPostgres ? 'access caches across two API processes' : 'access caches', () => {
   /** Where changes are made, and the process whose caches are warmed and checked. */
@@ -218,6 +221,54 @@ describe(usingPostgres ? 'access caches across two API processes' : 'access cach
     expect(
       again.data.dataset.currentVersion.columns.find((c: any) => c.name === 'email').access,
     ).toBe('CLEAR');
+  });
+
+  it('a new version, a rename and a deletion are seen by the other process at once', async () => {
+    const created = await changer(
+      'mutation { createDataset(input: { name: "visits" }) { ... on Dataset { id } } }',
+      {},
+      owner,
+    );
+    const id = created.data.createDataset.id as string;
+    const upload = async (csv: string) => {
+      const signed = await changer(
+        'mutation($d: ID!) { createUploadUrl(datasetId: $d, filename: "visits.csv") { ... on UploadUrl { url } } }',
+        { d: id },
+        owner,
+      );
+      const put = await fetch(signed.data.createUploadUrl.url, { method: 'PUT', body: csv });
+      expect(put.status).toBe(201);
+    };
+    const gated = async (v: number | null = null) =>
+      (await reader(GATED, { id, v }, owner)).data.datasetQuery;
+    await upload('page,n\na,1\n');
+    // Warm the reader's gate (twice: the second is served from the cache).
+    for (let i = 0; i < 2; i++) expect((await gated()).totalCount).toBe(1);
+
+    await upload('page,n\na,1\nb,2\n');
+    expect((await gated()).totalCount).toBe(2);
+    expect((await gated(1)).totalCount).toBe(1);
+    expect((await gated(2)).totalCount).toBe(2);
+    expect((await gated(3)).code).toBe('NOT_FOUND');
+
+    const renamed = await changer(
+      'mutation($d: ID!) { updateDataset(id: $d, input: { name: "visits 2" }) { ... on Dataset { name } } }',
+      { d: id },
+      owner,
+    );
+    expect(renamed.data.updateDataset.name).toBe('visits 2');
+    const listed = await reader(`query($id: ID!) { dataset(id: $id) { name } }`, { id }, owner);
+    expect(listed.data.dataset.name).toBe('visits 2');
+    expect((await gated()).totalCount).toBe(2);
+
+    const deleted = await changer(
+      'mutation($d: ID!) { deleteDataset(id: $d) { __typename } }',
+      { d: id },
+      owner,
+    );
+    expect(deleted.data.deleteDataset.__typename).toBe('Dataset');
+    expect((await gated()).code).toBe('NOT_FOUND');
+    expect((await gated(1)).code).toBe('NOT_FOUND');
   });
 
   it('a revoked key is refused by the other process at once; its use was recorded', async () => {
