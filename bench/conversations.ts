@@ -1,11 +1,13 @@
 /**
  * Conversations: messages per second through rule-based categorization (sentiment, language,
- * topics, intent), and a bulk ingest of generated conversations through the ingest job's write
- * path (`upsertConversation`, 200 conversations per transaction, as `runIngestJob` writes them)
- * against a plain `COPY` of the same message rows into a comparable table, in the same run and
- * database.
+ * topics, intent), and a bulk ingest of generated conversations through the ingest job's path
+ * (batches of 200 categorized and redacted in pool processes, `conversations.categorize`, ahead
+ * of the batch being written by `writeConversations` in its own transaction, as `runIngestJob`
+ * does) against a plain `COPY` of the same message rows into a comparable table, in the same run
+ * and database.
  * Usage: npm run bench -- conversations   (BENCH_CONVERSATIONS_MESSAGES=1000000 by default;
- * BENCH_DATABASE_URL=postgres://… to use PostgreSQL instead of PGlite)
+ * BENCH_CONVERSATIONS_POOL=1 pool processes, as PESO_WORKERS; BENCH_DATABASE_URL=postgres://… to
+ * use PostgreSQL instead of PGlite)
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, openAsBlob, rmSync } from 'node:fs';
@@ -15,17 +17,22 @@ import { fileURLToPath } from 'node:url';
 import { type Database, openDatabase } from '../db/client';
 import { organizations } from '../db/schema/auth';
 import { scratchDatabase } from '../db/scratch';
-import { analyzeMessage } from '../src/conversations/analyze';
+import { type AnalyzedRecord, analyzeMessage } from '../src/conversations/analyze';
 import { generateDemoConversations } from '../src/conversations/demo';
 import { intentOf } from '../src/conversations/intents';
 import type { ConversationRecord } from '../src/conversations/records';
-import { upsertConversation } from '../src/conversations/service';
+import { CATEGORIZE_TASK } from '../src/conversations/tasks';
 import { DEFAULT_TAXONOMY, topicsOf } from '../src/conversations/topics';
+import { writeConversations } from '../src/conversations/write';
+import { createPool } from '../src/jobs/pool';
+import { createLogger } from '../src/log';
 
 const MESSAGES = Number(process.env.BENCH_CONVERSATIONS_MESSAGES ?? 1_000_000);
 /** Messages categorized for the throughput figure (the texts repeat across the generated set). */
 const CATEGORIZE = Math.min(MESSAGES, Number(process.env.BENCH_CONVERSATIONS_CATEGORIZE ?? 20_000));
 const BATCH = 200;
+const POOL = Number(process.env.BENCH_CONVERSATIONS_POOL ?? 1);
+const TASKS = fileURLToPath(new URL('../src/conversations/tasks.ts', import.meta.url));
 
 /** Generated conversations (the demo generator, seeded) holding at least `messages` messages. */
 function conversationsWith(messages: number): ConversationRecord[] {
@@ -123,14 +130,53 @@ export async function benchConversations(): Promise<void> {
       .insert(organizations)
       .values({ name: 'bench', slug: `bench-${randomBytes(4).toString('hex')}` })
       .returning();
-    t0 = performance.now();
-    for (let i = 0; i < records.length; i += BATCH) {
-      const batch = records.slice(i, i + BATCH);
-      await db.transaction(async (tx) => {
-        for (const record of batch) await upsertConversation(tx, org!.id, record, DEFAULT_TAXONOMY);
-      });
+    // The records as the run row stores them (JSON), categorized in pool processes one batch
+    // per process ahead of the batch being written, as runIngestJob does.
+    const stored = JSON.parse(JSON.stringify(records)) as unknown[];
+    let waitMs = 0;
+    const pool = createPool({ size: POOL, log: createLogger('warn'), modules: [TASKS] });
+    try {
+      // Start the processes before the clock, as a running worker has them.
+      await Promise.all(
+        Array.from(
+          { length: POOL },
+          () => pool.run(CATEGORIZE_TASK, { records: [], taxonomy: DEFAULT_TAXONOMY }).result,
+        ),
+      );
+      t0 = performance.now();
+      const ahead: Array<Promise<AnalyzedRecord[]>> = [];
+      let next = 0;
+      const fill = () => {
+        while (ahead.length < POOL && next < stored.length) {
+          const batch = stored.slice(next, next + BATCH);
+          next += BATCH;
+          const result = pool.run(CATEGORIZE_TASK, {
+            records: batch,
+            taxonomy: DEFAULT_TAXONOMY,
+          }).result;
+          result.catch(() => {});
+          ahead.push(result);
+        }
+      };
+      fill();
+      while (ahead.length > 0) {
+        const waited = performance.now();
+        const analyzed = await ahead.shift()!;
+        waitMs += performance.now() - waited;
+        fill();
+        await db.transaction((tx) =>
+          writeConversations(
+            tx,
+            org!.id,
+            analyzed.map((record) => ({ record, llm: null })),
+          ),
+        );
+      }
+    } finally {
+      await pool.close();
     }
     const ingestMs = performance.now() - t0;
+    const waiting = `${(waitMs / 1000).toFixed(1)} s of it waiting for categorization`;
     const storedN = await countRows(database, 'conversation_messages');
 
     await writeMessagesCsv(path, records);
@@ -139,7 +185,7 @@ export async function benchConversations(): Promise<void> {
     const copyMs = performance.now() - t0;
     if (copied !== total) throw new Error(`COPY wrote ${copied} rows, expected ${total}`);
     console.log(
-      `conversations: ingest of ${total} messages in ${records.length} conversations (${database.kind}): ${(ingestMs / 1000).toFixed(1)} s, ${perSecond(total, ingestMs)} msg/s (${storedN} stored); plain COPY of the same rows ${(copyMs / 1000).toFixed(2)} s, ${perSecond(total, copyMs)} msg/s; ingest / COPY time ${(ingestMs / copyMs).toFixed(1)}×`,
+      `conversations: ingest of ${total} messages in ${records.length} conversations (${database.kind}, ${POOL} pool process${POOL === 1 ? '' : 'es'}): ${(ingestMs / 1000).toFixed(1)} s, ${perSecond(total, ingestMs)} msg/s (${storedN} stored; ${waiting}); plain COPY of the same rows ${(copyMs / 1000).toFixed(2)} s, ${perSecond(total, copyMs)} msg/s; ingest / COPY time ${(ingestMs / copyMs).toFixed(1)}×`,
     );
   } finally {
     rmSync(path, { force: true });

@@ -24,13 +24,13 @@ function rowsOf(result: unknown): Array<Record<string, unknown>> {
 }
 
 /**
- * Writes categorized records by external id in three statements however many there are: one
- * upsert of the conversations (`xmax = 0` on a returned row: it was inserted), one delete of
- * their previous messages and one insert of their messages, each row set passed as one JSON
- * parameter. A record whose external id comes again later in the list is replaced by the later
- * one, as writing them one after the other would: the first occurrence counts as created when
- * the conversation was new, every other as updated. Results are in the records' order. Call
- * inside a transaction.
+ * Writes categorized records by external id in at most three statements however many there
+ * are: one upsert of the conversations (`xmax = 0` on a returned row: it was inserted), one
+ * delete of the previous messages of those that existed, and one insert of the messages, each
+ * row set passed as one JSON parameter. A record whose external id comes again later in the
+ * list is replaced by the later one, as writing them one after the other would: the first
+ * occurrence counts as created when the conversation was new, every other as updated. Results
+ * are in the records' order. Call inside a transaction.
  */
 export async function writeConversations(
   tx: Tx | Db,
@@ -96,10 +96,12 @@ export async function writeConversations(
       { id: String(row.id), inbox: String(row.inbox), created: row.created === true },
     ]),
   );
-  const ids = [...byExternalId.values()].map((c) => c.id);
-  await tx.execute(
-    sql`delete from conversation_messages where conversation_id = any(${`{${ids.join(',')}}`}::uuid[])`,
-  );
+  // A conversation just inserted has no messages yet: only updated ones lose their old ones.
+  const updated = [...byExternalId.values()].filter((c) => !c.created).map((c) => c.id);
+  if (updated.length > 0)
+    await tx.execute(
+      sql`delete from conversation_messages where conversation_id = any(${`{${updated.join(',')}}`}::uuid[])`,
+    );
   const messageRows = [...last.values()].flatMap(({ record: r }) => {
     const conversationId = byExternalId.get(r.externalId)!.id;
     return r.messages.map((m) => ({

@@ -154,6 +154,48 @@ describe('ingestion', () => {
     expect(res.data!.conversations.totalCount).toBe(3);
   });
 
+  it('writes a batch as record after record: a repeated external id, new and known ones mixed', async () => {
+    const other = await signUpOwner(server, 'conv-batch');
+    const known = await ingest(other.token, ndjson([conversation('b-0', { inbox: 'first' })]));
+    expect(known).toMatchObject({ status: 'SUCCEEDED', created: 1, updated: 0 });
+    const later = [
+      { role: 'AGENT', text: 'Done, it is cancelled.', sentAt: '2026-03-02T10:10:00Z' },
+      { role: 'USER', text: 'Please cancel my subscription.', sentAt: '2026-03-02T10:00:00Z' },
+    ];
+    const run = await ingest(
+      other.token,
+      ndjson([
+        conversation('b-1', { inbox: 'draft' }),
+        conversation('b-0', { inbox: 'second' }),
+        conversation('b-1', { inbox: 'final', status: 'OPEN', messages: later }),
+        conversation('b-2'),
+      ]),
+    );
+    // Every record counts once: b-1 is created by its first line and updated by its second.
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      step: 4,
+      totalSteps: 4,
+      created: 2,
+      updated: 2,
+    });
+    const res = await server.gql(LIST, {}, other.token);
+    const nodes = res.data!.conversations.nodes as any[];
+    expect(nodes.map((n) => n.externalId).sort()).toEqual(['b-0', 'b-1', 'b-2']);
+    const b1 = nodes.find((n) => n.externalId === 'b-1');
+    // The later line won, its messages ordered by time whatever their order in the file.
+    expect(b1).toMatchObject({ inbox: 'final', intent: 'CANCEL', resolutionSeconds: null });
+    expect(b1.messages.map((m: any) => m.role)).toEqual(['USER', 'AGENT']);
+    expect(nodes.find((n) => n.externalId === 'b-0')).toMatchObject({ inbox: 'second' });
+    expect(nodes.find((n) => n.externalId === 'b-0').messages).toHaveLength(3);
+    expect(
+      await countOf(
+        server,
+        "select count(*)::int as n from conversation_messages m join conversations c on c.id = m.conversation_id where c.external_id in ('b-0', 'b-1', 'b-2')",
+      ),
+    ).toBe(8);
+  });
+
   it('resumes a failed ingest after its last committed batch, writing nothing twice', async () => {
     const records = [
       conversation('r-1', { inbox: 'resume' }),

@@ -7,7 +7,8 @@ import { usingPostgres } from '../helpers/server';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const WORKER = fileURLToPath(new URL('../../src/jobs/worker-main.ts', import.meta.url));
-const CONVERSATIONS = 1000;
+/** Enough batches of 200 that the test sees the run between its first and its last commit. */
+const CONVERSATIONS = 4000;
 
 /** Starts a Peso entry point as its own process group; resolves once `ready` matches its output. */
 function start(file: string, env: Record<string, string>, ready: RegExp) {
