@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, type Placeholder, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { type DatasetPolicy, datasetPolicies } from '../../db/schema/access';
 import {
@@ -20,11 +20,22 @@ import { type Access, applicablePolicy, type ColumnRule, resolveAccess } from '.
  * for lists and loads, and the in-memory check the gate makes once it holds the policies.
  */
 export function datasetVisibleTo(viewer: Viewer): SQL {
-  const inOrg = eq(datasets.orgId, viewer.orgId);
-  if (viewer.kind !== 'API_KEY') return inOrg;
+  return datasetVisibility(viewer.orgId, viewer.kind === 'API_KEY' ? viewer.apiKeyId : null);
+}
+
+/**
+ * The same condition over an org and, for an API key, the key — bound values, or a prepared
+ * statement's placeholders (one statement per kind of viewer).
+ */
+export function datasetVisibility(
+  orgId: string | Placeholder,
+  apiKeyId: string | Placeholder | null,
+): SQL {
+  const inOrg = eq(datasets.orgId, orgId);
+  if (apiKeyId === null) return inOrg;
   return and(
     inOrg,
-    sql`exists (select 1 from ${datasetPolicies} p where p.dataset_id = ${datasets.id} and p.principal_kind = 'API_KEY' and p.principal_api_key_id = ${viewer.apiKeyId})`,
+    sql`exists (select 1 from ${datasetPolicies} p where p.dataset_id = ${datasets.id} and p.principal_kind = 'API_KEY' and p.principal_api_key_id = ${apiKeyId})`,
   )!;
 }
 

@@ -120,6 +120,53 @@ async function rowsOf(db: Db, viewer: Viewer, datasetIds: string[], savedIds: st
 }
 
 /**
+ * Field points of each parsed document (the parser cache hands the same object for the same
+ * text) per operation name and variables: they depend on nothing else (no complexity in the
+ * schema reads the context), so a repeated operation is not walked again. Variables longer than
+ * `MAX_KEY` are not remembered.
+ */
+const complexities = new WeakMap<DocumentNode, Map<string, number>>();
+const MAX_KEY = 2_048;
+const MAX_PER_DOCUMENT = 256;
+
+function fieldComplexity(input: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName: string | null | undefined;
+  variables: Record<string, unknown>;
+  context: object;
+}): number {
+  let key: string | null = null;
+  try {
+    key = `${input.operationName ?? ''}\u0000${JSON.stringify(input.variables)}`;
+  } catch {
+    // A variable that cannot be written as JSON: computed every time.
+  }
+  if (key !== null && key.length > MAX_KEY) key = null;
+  const known = complexities.get(input.document);
+  const hit = key === null ? undefined : known?.get(key);
+  if (hit !== undefined) return hit;
+  let fields = 0;
+  validate(input.schema, input.document, [
+    createComplexityRule({
+      context: input.context,
+      variableValues: input.variables,
+      operationName: input.operationName,
+      onResult: (result) => {
+        fields = result.complexity;
+      },
+    }),
+  ]);
+  if (key !== null) {
+    const map = known ?? new Map<string, number>();
+    if (map.size >= MAX_PER_DOCUMENT) map.clear();
+    map.set(key, fields);
+    if (!known) complexities.set(input.document, map);
+  }
+  return fields;
+}
+
+/**
  * What an operation costs before it runs: one point per field as the complexity plugin counts
  * it (lists by their page size), plus for each dataset read one point per `rowsPerPoint` rows it
  * may scan, plus one point per row given to `predict`. Looks rows up only when the operation
@@ -135,17 +182,7 @@ export async function operationCost(input: {
   viewer: Viewer | null;
   rowsPerPoint: number;
 }): Promise<number> {
-  let fields = 0;
-  validate(input.schema, input.document, [
-    createComplexityRule({
-      context: input.context,
-      variableValues: input.variables,
-      operationName: input.operationName,
-      onResult: (result) => {
-        fields = result.complexity;
-      },
-    }),
-  ]);
+  const fields = fieldComplexity(input);
   const reads = readsOf(input.document, input.operationName, input.variables);
   if (reads.length === 0) return fields;
   let cost = fields;

@@ -178,6 +178,24 @@ describe('the cost budget counts the rows a read may scan', () => {
     expect(await audited()).toBe(before);
   });
 
+  it('prices each operation of one document by itself, every time it runs', async () => {
+    const document = `query Small { viewer { id } }
+      query Big { datasets { edges { node { name currentVersion { columns { name type } } } } } }`;
+    const run = async (operationName: string) => {
+      const res = await fetch(server.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+        body: JSON.stringify({ query: document, operationName }),
+      });
+      return (await res.json()) as GraphQLResponse;
+    };
+    for (let i = 0; i < 2; i++) {
+      const small = await run('Small');
+      expect(small.errors, JSON.stringify(small)).toBeUndefined();
+      expectLimit(await run('Big'), 'cost');
+    }
+  });
+
   it('prices a dataset the caller cannot see at nothing (its size is not revealed)', async () => {
     const stranger = await signUpOwner(server, 'stranger');
     const res = await server.gql(aliasedAggregates(3), { id: datasets.large }, stranger.token);
