@@ -1,9 +1,11 @@
-/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Query.conversationTaxonomy · Mutation.setConversationTaxonomy · Mutation.ingestConversations · Mutation.resumeConversationIngest · Mutation.addMessage · Mutation.translateConversation · Mutation.setConversationPolicy · Subscription.conversationEvents */
+/** Query.conversations · Query.conversation · Query.conversationAnalytics · Query.conversationIngest · Query.conversationTaxonomy · Mutation.setConversationTaxonomy · Mutation.trainConversationClassifier · Mutation.ingestConversations · Mutation.resumeConversationIngest · Mutation.addMessage · Mutation.translateConversation · Mutation.setConversationPolicy · Subscription.conversationEvents */
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
 import { z } from 'zod';
 import {
+  type ClassifierRef,
   CONVERSATION_STATUSES,
+  type ConversationClassifiers,
   type ConversationIngestRun,
   type ConversationRecategorizeRun,
   type ConversationStatus,
@@ -35,6 +37,7 @@ import {
   startIngest,
 } from '../src/conversations/ingest';
 import type { Categorizer } from '../src/conversations/llm';
+import { type ClassifierLabel, trainConversationClassifier } from '../src/conversations/model';
 import { recategorizeRun, startRecategorize } from '../src/conversations/recategorize';
 import type { IngestFormat } from '../src/conversations/records';
 import * as conv from '../src/conversations/service';
@@ -42,7 +45,9 @@ import { translateConversation } from '../src/conversations/translate';
 import { redactPersonalData } from '../src/datasets/pii';
 import { ConflictError, InputError, NotFoundError } from '../src/errors';
 import { openStream } from '../src/events/stream';
+import { TRAIN_JOB } from '../src/models/training-job';
 import { ErrorInterface } from './common';
+import { AlgorithmEnum, ModelRef, TrainingRunRef } from './models';
 import { FilterInput } from './queries';
 
 const describe = <T extends string>(values: readonly T[], text: (v: T) => string) =>
@@ -433,13 +438,55 @@ const CategorizerEnum = builder.enumType('ConversationCategorizer', {
       description:
         'The configured model (OPENAI_API_KEY), with Structured Outputs validated against a schema and answers cached by text hash; messages keep their rule-based sentiment and language.',
     },
+    MODEL: {
+      description:
+        "The organization's own classifiers (`trainConversationClassifier`), trained on its labelled conversations: topics and intent from them (from the rules for a label without one); sentiment and language stay the rules'.",
+    },
   } as const satisfies Record<Categorizer, { description: string }>,
 });
 
+const ClassifierLabelEnum = builder.enumType('ConversationClassifierLabel', {
+  description: 'What a conversation classifier predicts.',
+  values: {
+    TOPIC: { description: 'The main topic (`metadata.labels.topic`).' },
+    INTENT: { description: 'The intent (`metadata.labels.intent`).' },
+  } as const satisfies Record<ClassifierLabel, { description: string }>,
+});
+
+const ClassifierRefType = builder.objectRef<ClassifierRef>('ConversationClassifier').implement({
+  description: 'A trained classifier the MODEL categorizer uses.',
+  fields: (t) => ({
+    model: t.field({
+      type: ModelRef,
+      nullable: true,
+      description: 'The model; null when you cannot see it.',
+      resolve: (ref) => ref.modelId,
+    }),
+    alias: t.exposeString('alias', {
+      nullable: true,
+      description: 'The alias naming the version used; null: the newest version.',
+    }),
+  }),
+});
+
+const ClassifierInput = builder.inputType('ConversationClassifierInput', {
+  description: 'A trained conversation classifier: a model, and the alias naming its version.',
+  fields: (t) => ({
+    modelId: t.globalID({
+      for: [ModelRef],
+      required: true,
+      description: 'The model (from `trainConversationClassifier`).',
+    }),
+    alias: t.string({ description: 'Absent: the newest version of the model.' }),
+  }),
+});
+
 const TaxonomyRef = builder
-  .objectRef<{ topics: Record<string, Record<string, number>>; categorizer: Categorizer }>(
-    'ConversationTaxonomy',
-  )
+  .objectRef<{
+    topics: Record<string, Record<string, number>>;
+    categorizer: Categorizer;
+    classifiers: ConversationClassifiers;
+  }>('ConversationTaxonomy')
   .implement({
     description: 'Topics by weighted keywords, used to categorize conversations.',
     fields: (t) => ({
@@ -451,6 +498,18 @@ const TaxonomyRef = builder
         type: CategorizerEnum,
         description: 'The categorizer conversations written from now on go through.',
       }),
+      topicModel: t.field({
+        type: ClassifierRefType,
+        nullable: true,
+        description: 'The topic classifier MODEL uses; null: none (the rules give topics).',
+        resolve: (r) => r.classifiers.topic ?? null,
+      }),
+      intentModel: t.field({
+        type: ClassifierRefType,
+        nullable: true,
+        description: 'The intent classifier MODEL uses; null: none (the rules give the intent).',
+        resolve: (r) => r.classifiers.intent ?? null,
+      }),
     }),
   });
 
@@ -460,8 +519,11 @@ builder.queryFields((t) => ({
     description:
       "The organization's topic taxonomy: topic → keyword or phrase → weight (the default one until an admin sets one).",
     resolve: async (_root, _args, ctx) => {
-      const { taxonomy, categorizer } = await conv.categorizationOf(ctx.db, ctx.viewer.orgId);
-      return { topics: taxonomy, categorizer };
+      const { taxonomy, categorizer, classifiers } = await conv.categorizationOf(
+        ctx.db,
+        ctx.viewer.orgId,
+      );
+      return { topics: taxonomy, categorizer, classifiers };
     },
   }),
 }));
@@ -470,20 +532,75 @@ builder.mutationFields((t) => ({
   setConversationTaxonomy: t.withAuth({ role: 'ADMIN' }).field({
     type: TaxonomyRef,
     description:
-      'Replaces the topic taxonomy (ADMIN and up): `{ "billing": { "invoice": 3, "credit card": 2 } }`, and optionally the categorizer. Conversations written afterwards are categorized with them.',
-    errors: { types: [InputError], directResult: true },
+      'Replaces the topic taxonomy (ADMIN and up): `{ "billing": { "invoice": 3, "credit card": 2 } }`, and optionally the categorizer and its trained classifiers. Conversations written afterwards are categorized with them.',
+    errors: { types: [InputError, NotFoundError], directResult: true },
     args: {
       taxonomy: t.arg({ type: 'JSONObject', required: true }),
       categorizer: t.arg({
         type: CategorizerEnum,
-        description: 'RULES or LLM (LLM_NOT_CONFIGURED without OPENAI_API_KEY); absent: unchanged.',
+        description:
+          'RULES, LLM (LLM_NOT_CONFIGURED without OPENAI_API_KEY) or MODEL (needs topicModel or intentModel, given now or before); absent: unchanged.',
+      }),
+      topicModel: t.arg({
+        type: ClassifierInput,
+        description: 'The topic classifier for MODEL; absent: unchanged.',
+      }),
+      intentModel: t.arg({
+        type: ClassifierInput,
+        description: 'The intent classifier for MODEL; absent: unchanged.',
       }),
     },
-    resolve: (_root, { taxonomy, categorizer }, ctx) =>
-      conv.setTaxonomy(
+    resolve: (_root, { taxonomy, categorizer, topicModel, intentModel }, ctx) => {
+      const ref = (input: typeof topicModel) =>
+        input ? { modelId: input.modelId.id, alias: input.alias ?? null } : undefined;
+      const given =
+        topicModel || intentModel
+          ? {
+              ...(topicModel ? { topic: ref(topicModel) } : {}),
+              ...(intentModel ? { intent: ref(intentModel) } : {}),
+            }
+          : null;
+      return conv.setTaxonomy(
         ctx,
-        taxonomy as Record<string, Record<string, number>>,
+        // A JSONObject literal arrives as null-prototype objects, which drizzle cannot bind.
+        structuredClone(taxonomy) as Record<string, Record<string, number>>,
         categorizer ?? null,
+        given,
+      );
+    },
+  }),
+  trainConversationClassifier: t.withAuth({ role: 'ADMIN' }).field({
+    type: TrainingRunRef,
+    description:
+      "Trains the organization's topic or intent classifier (ADMIN and up) on the conversations labelled in `metadata.labels.topic` / `.intent` (null: none) that you can read, redacted, as a normal training run over hashed word and n-gram features: follow it with `trainingProgress`, then choose it with `setConversationTaxonomy(categorizer: MODEL, topicModel: …)`. A model of that name is retrained.",
+    errors: { types: [InputError, NotFoundError, ConflictError], directResult: true },
+    args: {
+      label: t.arg({
+        type: ClassifierLabelEnum,
+        required: true,
+        description: 'TOPIC or INTENT.',
+      }),
+      name: t.arg.string({
+        description: 'The model; default `conversation-topic` or `conversation-intent`.',
+      }),
+      algorithm: t.arg({
+        type: AlgorithmEnum,
+        description: 'Default LOGISTIC_REGRESSION.',
+      }),
+      seed: t.arg.int({ description: 'Seed of the split and initialisation; absent: random.' }),
+    },
+    resolve: (_root, args, ctx) =>
+      trainConversationClassifier(
+        ctx,
+        {
+          label: args.label,
+          name: args.name,
+          algorithm: args.algorithm,
+          seed: args.seed,
+        },
+        async (runId) => {
+          await ctx.jobs.send(TRAIN_JOB, { runId });
+        },
       ),
   }),
   ingestConversations: t.withAuth({ role: 'ANALYST' }).field({

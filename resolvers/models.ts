@@ -86,7 +86,7 @@ const TaskEnum = builder.enumType('ModelTask', {
   } as const,
 });
 
-const AlgorithmEnum = builder.enumType('Algorithm', {
+export const AlgorithmEnum = builder.enumType('Algorithm', {
   description: 'How to learn.',
   values: {
     LOGISTIC_REGRESSION: { description: 'Linear softmax classifier with L2.' },

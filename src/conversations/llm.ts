@@ -7,13 +7,15 @@ import { INTENT_NAMES } from './intents';
 import type { ConversationRecord } from './records';
 import type { Taxonomy } from './topics';
 
-export const CATEGORIZERS = ['RULES', 'LLM'] as const;
+export const CATEGORIZERS = ['RULES', 'LLM', 'MODEL'] as const;
 export type Categorizer = (typeof CATEGORIZERS)[number];
 
-/** What the model categorizes; the rest of a conversation's analytics stays computed. */
-export type LlmCategorization = Pick<
-  ConversationAnalysis,
-  'language' | 'topics' | 'intent' | 'sentimentScore' | 'sentimentLabel'
+/**
+ * What a categorizer other than the rules decides (the LLM all of it, trained classifiers topics
+ * and intent); what it leaves out and the rest of a conversation's analytics stay computed.
+ */
+export type LlmCategorization = Partial<
+  Pick<ConversationAnalysis, 'language' | 'topics' | 'intent' | 'sentimentScore' | 'sentimentLabel'>
 >;
 
 /**

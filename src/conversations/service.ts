@@ -2,6 +2,7 @@ import { and, asc, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import {
   type Conversation,
+  type ConversationClassifiers,
   type ConversationMessage,
   conversationMessages,
   conversations,
@@ -20,6 +21,7 @@ import { InputError, NotFoundError } from '../errors';
 import { type LlmDeps, LlmNotConfiguredError } from '../llm/client';
 import { analyzeConversation, analyzeMessage } from './analyze';
 import { type Categorizer, categorizeWithLlm, customerText, type LlmCategorization } from './llm';
+import { checkClassifiers, modelCategorization } from './model';
 import type { ConversationRecord, MessageRecord } from './records';
 import { checkTaxonomy, DEFAULT_TAXONOMY, type Taxonomy } from './topics';
 
@@ -200,11 +202,15 @@ export async function taxonomyOf(db: Db, orgId: string): Promise<Taxonomy> {
   return (await categorizationOf(db, orgId)).taxonomy;
 }
 
+export interface Categorization {
+  taxonomy: Taxonomy;
+  categorizer: Categorizer;
+  /** The trained classifiers MODEL uses. */
+  classifiers: ConversationClassifiers;
+}
+
 /** The organization's taxonomy and categorizer (the default taxonomy and RULES until set). */
-export async function categorizationOf(
-  db: Db,
-  orgId: string,
-): Promise<{ taxonomy: Taxonomy; categorizer: Categorizer }> {
+export async function categorizationOf(db: Db, orgId: string): Promise<Categorization> {
   const [row] = await db
     .select()
     .from(conversationTaxonomies)
@@ -212,18 +218,22 @@ export async function categorizationOf(
   return {
     taxonomy: row?.topics ?? DEFAULT_TAXONOMY,
     categorizer: (row?.categorizer as Categorizer | undefined) ?? 'RULES',
+    classifiers: row?.classifiers ?? {},
   };
 }
 
 /**
- * The model's categorization of a conversation when the organization chose LLM and a key is
- * configured; null otherwise (the rules categorize). Call outside any transaction.
+ * The chosen categorizer's answer for a conversation: the LLM's when the organization chose LLM
+ * and a key is configured, its trained classifiers' with MODEL (`modelCategorization`); null
+ * otherwise (the rules categorize). Call outside any transaction.
  */
 export async function llmCategorization(
   deps: LlmDeps,
-  settings: { taxonomy: Taxonomy; categorizer: Categorizer },
+  settings: Categorization,
   record: Pick<ConversationRecord, 'messages'>,
 ): Promise<LlmCategorization | null> {
+  if (settings.categorizer === 'MODEL')
+    return modelCategorization(deps, settings.classifiers, record);
   if (settings.categorizer !== 'LLM' || !deps.config.openai.apiKey) return null;
   return categorizeWithLlm(deps, customerText(record), settings.taxonomy);
 }
@@ -307,7 +317,10 @@ export async function addMessage(
   // The model is asked before the transaction (its cache lives in the database too), about the
   // customer messages stored so far and the new one.
   let llm: LlmCategorization | null = null;
-  if (settings.categorizer === 'LLM' && ctx.config.openai.apiKey) {
+  if (
+    settings.categorizer === 'MODEL' ||
+    (settings.categorizer === 'LLM' && ctx.config.openai.apiKey)
+  ) {
     const [visible] = await ctx.db
       .select({ id: conversations.id })
       .from(conversations)
@@ -366,18 +379,23 @@ export async function setTaxonomy(
   ctx: AuthedContext,
   taxonomy: Taxonomy,
   categorizer: Categorizer | null = null,
-): Promise<{ topics: Taxonomy; categorizer: Categorizer }> {
+  classifiers: ConversationClassifiers | null = null,
+): Promise<{ topics: Taxonomy; categorizer: Categorizer; classifiers: ConversationClassifiers }> {
   const problem = checkTaxonomy(taxonomy);
   if (problem) throw new InputError(problem, 'taxonomy');
   if (categorizer === 'LLM' && !ctx.config.openai.apiKey) throw new LlmNotConfiguredError();
   const orgId = ctx.viewer.orgId;
-  const chosen = categorizer ?? (await categorizationOf(ctx.db, orgId)).categorizer;
+  const current = await categorizationOf(ctx.db, orgId);
+  const chosen = categorizer ?? current.categorizer;
+  let models = classifiers ?? current.classifiers;
+  // MODEL is refused without a trained classifier; the classifiers are checked when given or used.
+  if (chosen === 'MODEL' || classifiers) models = await checkClassifiers(ctx, models);
   await ctx.db
     .insert(conversationTaxonomies)
-    .values({ orgId, topics: taxonomy, categorizer: chosen })
+    .values({ orgId, topics: taxonomy, categorizer: chosen, classifiers: models })
     .onConflictDoUpdate({
       target: conversationTaxonomies.orgId,
-      set: { topics: taxonomy, categorizer: chosen, updatedAt: new Date() },
+      set: { topics: taxonomy, categorizer: chosen, classifiers: models, updatedAt: new Date() },
     });
-  return { topics: taxonomy, categorizer: chosen };
+  return { topics: taxonomy, categorizer: chosen, classifiers: models };
 }
