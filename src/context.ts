@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { initContextCache } from '@pothos/core';
 import type { Database, Db } from '../db/client';
-import { bindAccessCache, markSynced } from './access/cache';
+import { adoptEpoch, bindAccessCache, markSynced } from './access/cache';
 import { resolveViewer, type Viewer } from './auth/viewer';
 import type { Config } from './config';
 import type { EventBus } from './events/bus';
@@ -47,14 +47,24 @@ export async function createContext(
     authorization: string | null | undefined;
     requestId?: string | null;
     origin?: string | null;
+    /** The access epoch read at the start of the request, with its address count. */
+    epoch?: number | null;
   },
 ): Promise<AppContext> {
-  bindAccessCache(deps.database, deps.events);
-  const viewer = await resolveViewer(deps.database.db, deps.config.secret, request.authorization);
+  const cache = bindAccessCache(deps.database, deps.events);
+  const epoch = request.epoch ?? null;
+  if (epoch !== null) adoptEpoch(cache, epoch);
+  const viewer = await resolveViewer(
+    deps.database.db,
+    deps.config.secret,
+    request.authorization,
+    epoch !== null,
+  );
   const context = contextFor(deps, viewer, request.requestId, request.origin);
-  // An API key was looked up after bringing the access caches up to the database's epoch
-  // (src/access/cache.ts); other requests do that on their first use of them.
-  if (viewer?.kind === 'API_KEY') markSynced(context);
+  // The access caches are at the database's epoch once the request has read it (src/access/
+  // cache.ts): with its address count, or to look an API key up; other requests read it on their
+  // first use of them.
+  if (epoch !== null || viewer?.kind === 'API_KEY') markSynced(context);
   return context;
 }
 

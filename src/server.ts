@@ -49,6 +49,7 @@ import { type JobQueue, lazyJobQueue } from './jobs/queue';
 import { useDocumentLimits } from './limits/document';
 import {
   addressOf,
+  epochOf,
   limitedRoute,
   rateLimitedError,
   useAddressRateLimit,
@@ -235,7 +236,8 @@ export async function startServer(deps: {
       const requestId = request ? requestIds.get(request) : randomUUID();
       const origin = request ? new URL(request.url).origin : null;
       const address = addressOf((initial as { req?: IncomingMessage }).req);
-      return createContext(contextDeps, { authorization, requestId, origin })
+      const epoch = epochOf(request);
+      return createContext(contextDeps, { authorization, requestId, origin, epoch })
         .then((context) => Object.assign(context, { address, limiter }))
         .catch((error: unknown) => {
           if (isDatabaseUnavailable(error)) throw databaseUnavailable(log, error, null);

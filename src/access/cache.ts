@@ -208,6 +208,18 @@ export async function syncAccessCache(cache: AccessCache): Promise<void> {
   cache.epoch = epoch;
 }
 
+/**
+ * Brings the caches up to an epoch the request read at its start in another statement (the
+ * address count's, `RateLimiter.checkAddress`), instead of reading it again. An epoch older
+ * than the one already held changes nothing: entries true at a later epoch are true for a
+ * request that started before it.
+ */
+export function adoptEpoch(cache: AccessCache, epoch: number): void {
+  if (cache.epoch !== null && epoch <= cache.epoch) return;
+  cache.clear();
+  cache.epoch = epoch;
+}
+
 /** Contexts whose request has read the epoch (first thing, with the credential). */
 const synced = new WeakSet<object>();
 
@@ -260,17 +272,18 @@ export function accessChanged(
 }
 
 /**
- * The API key with this prefix, from the cache (brought up to the database's epoch first) or the
- * database; an absent key is never cached.
+ * The API key with this prefix, from the cache (brought up to the database's epoch first, unless
+ * the request has `synced` it already) or the database; an absent key is never cached.
  */
 export async function apiKeyByPrefix(
   db: Db,
   prefix: string,
   load: () => Promise<ApiKey | undefined>,
+  synced = false,
 ): Promise<ApiKey | undefined> {
   const cache = accessCacheOf(db);
   if (!cache) return load();
-  await syncAccessCache(cache);
+  if (!synced) await syncAccessCache(cache);
   const hit = cache.keys.get(prefix);
   if (hit) return hit;
   const generation = cache.generation;

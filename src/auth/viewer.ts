@@ -31,13 +31,15 @@ export async function resolveViewer(
   db: Db,
   secret: string,
   authorization: string | null | undefined,
+  /** The access caches are at an epoch read since the request began (`adoptEpoch`). */
+  synced = false,
 ): Promise<Viewer | null> {
   if (!authorization?.trim()) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization.trim());
   if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <token or API key>".');
   const credential = match[1]!;
   return isApiKeyFormat(credential)
-    ? viewerFromApiKey(db, credential)
+    ? viewerFromApiKey(db, credential, synced)
     : viewerFromToken(db, secret, credential);
 }
 
@@ -87,13 +89,18 @@ function viewerOfMembership(
   };
 }
 
-async function viewerFromApiKey(db: Db, credential: string): Promise<Viewer> {
+async function viewerFromApiKey(db: Db, credential: string, synced: boolean): Promise<Viewer> {
   const parsed = parseApiKey(credential);
   if (!parsed) throw new UnauthenticatedError('Invalid API key.');
-  const key = await apiKeyByPrefix(db, parsed.prefix, async () => {
-    const [row] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, parsed.prefix));
-    return row;
-  });
+  const key = await apiKeyByPrefix(
+    db,
+    parsed.prefix,
+    async () => {
+      const [row] = await db.select().from(apiKeys).where(eq(apiKeys.prefix, parsed.prefix));
+      return row;
+    },
+    synced,
+  );
   if (!key || !secretMatches(parsed.secret, key.secretHash)) {
     throw new UnauthenticatedError('Invalid API key.');
   }

@@ -32,6 +32,14 @@ export function addressOf(req: IncomingMessage | undefined): string | null {
   return req?.socket?.remoteAddress ?? null;
 }
 
+/** The access epoch each request read with its address count (see `RateLimiter.checkAddress`). */
+const requestEpochs = new WeakMap<Request, number>();
+
+/** The access epoch read at the start of this request, if its address count read one. */
+export function epochOf(request: Request | undefined): number | null {
+  return request ? (requestEpochs.get(request) ?? null) : null;
+}
+
 /**
  * Counts each GraphQL request against its client address before it is parsed or its credential
  * looked up, so a flood of bad credentials is limited too.
@@ -42,7 +50,8 @@ export function useAddressRateLimit(limiter: RateLimiter, endpoint: string): Plu
       if (new URL(request.url).pathname !== endpoint) return;
       const req = (serverContext as { req?: IncomingMessage }).req;
       try {
-        await limiter.checkAddress(addressOf(req));
+        const epoch = await limiter.checkAddress(addressOf(req));
+        if (epoch !== null) requestEpochs.set(request, epoch);
       } catch (error) {
         if (!(error instanceof RateLimitedError)) throw error;
         endResponse(

@@ -13,6 +13,14 @@ import { errorSummary, type Logger } from '../log';
 interface LimitStore {
   /** Counts one hit on each key in its current window: its hits so far and ms until it ends. */
   hit(keys: string[], windowMs: number): Promise<Array<{ hits: number; remainingMs: number }>>;
+  /**
+   * `hit`, also reading the database's access epoch in the same statement (src/access/cache.ts)
+   * where the counters live in PostgreSQL: the request then needs no statement of its own for it.
+   */
+  hitReadingEpoch?(
+    keys: string[],
+    windowMs: number,
+  ): Promise<{ counts: Array<{ hits: number; remainingMs: number }>; epoch: number }>;
   /** Milliseconds until every key may try to sign in again (0: now). */
   blockedFor(keys: string[]): Promise<number>;
   /** Counts a failed sign-in on `key`; past `free` failures each one doubles the wait. */
@@ -41,25 +49,38 @@ function sqlStore(database: Database): LimitStore {
   const nextFailures = `case when t.last_failure_at < ${now} - ${FAILURES_FORGOTTEN_MS} * interval '1 ms' then 1 else t.failures + 1 end`;
   const waitMs = (failures: string) =>
     `least($4::bigint, case when ${failures} > $2::int then $3::bigint * power(2, least(${failures} - $2::int - 1, 40)) else 0 end)`;
+  // The window is aligned on the database clock so that every process agrees on it.
+  const hitSql = (returning: string) =>
+    `with w as (select (floor(extract(epoch from ${now}) * 1000 / $2::bigint) * $2::bigint)::bigint as start)
+     insert into rate_limits as r (key, window_start, hits)
+     select k, w.start, 1 from json_array_elements_text($1::json) as k, w
+     on conflict (key) do update set
+       hits = case when r.window_start = excluded.window_start then r.hits + 1 else 1 end,
+       window_start = excluded.window_start
+     returning key, hits, (window_start + $2::bigint - extract(epoch from ${now}) * 1000)::bigint::text as remaining_ms${returning}`;
+  const HIT_SQL = hitSql('');
+  const HIT_EPOCH_SQL = hitSql(
+    ', (select coalesce((select n from access_epoch where id = 1), 0))::int8::text as epoch',
+  );
+  type Row = { key: string; hits: number; remaining_ms: string; epoch?: string };
+  const counted = (keys: string[], rows: Row[]) => {
+    const byKey = new Map(rows.map((r) => [r.key, r]));
+    return keys.map((k) => ({
+      hits: Number(byKey.get(k)?.hits ?? 0),
+      remainingMs: Math.max(0, Number(byKey.get(k)?.remaining_ms ?? 0)),
+    }));
+  };
   return {
     async hit(keys, windowMs) {
-      // The window is aligned on the database clock so that every process agrees on it.
-      const rows = await run<{ key: string; hits: number; remaining_ms: string }>(
-        database,
-        `with w as (select (floor(extract(epoch from ${now}) * 1000 / $2::bigint) * $2::bigint)::bigint as start)
-         insert into rate_limits as r (key, window_start, hits)
-         select k, w.start, 1 from json_array_elements_text($1::json) as k, w
-         on conflict (key) do update set
-           hits = case when r.window_start = excluded.window_start then r.hits + 1 else 1 end,
-           window_start = excluded.window_start
-         returning key, hits, (window_start + $2::bigint - extract(epoch from ${now}) * 1000)::bigint::text as remaining_ms`,
-        [JSON.stringify(keys), String(windowMs)],
-      );
-      const byKey = new Map(rows.map((r) => [r.key, r]));
-      return keys.map((k) => ({
-        hits: Number(byKey.get(k)?.hits ?? 0),
-        remainingMs: Math.max(0, Number(byKey.get(k)?.remaining_ms ?? 0)),
-      }));
+      const rows = await run<Row>(database, HIT_SQL, [JSON.stringify(keys), String(windowMs)]);
+      return counted(keys, rows);
+    },
+    async hitReadingEpoch(keys, windowMs) {
+      const rows = await run<Row>(database, HIT_EPOCH_SQL, [
+        JSON.stringify(keys),
+        String(windowMs),
+      ]);
+      return { counts: counted(keys, rows), epoch: Number(rows[0]?.epoch ?? 0) };
     },
     async blockedFor(keys) {
       const [row] = await run<{ ms: string | null }>(
@@ -252,8 +273,12 @@ function withFallback(primary: LimitStore, fallback: LimitStore, log: Logger): L
  * API down with it.
  */
 export interface RateLimiter {
-  /** Counts a request from an address before anything else is done for it. */
-  checkAddress(address: string | null): Promise<void>;
+  /**
+   * Counts a request from an address before anything else is done for it. Where the counters
+   * live in PostgreSQL, the same statement reads the access epoch, returned for the request's
+   * access caches (`adoptEpoch`); null otherwise.
+   */
+  checkAddress(address: string | null): Promise<number | null>;
   /** Counts an operation of a signed-in caller. */
   checkViewer(viewer: Viewer): Promise<void>;
   /** Refuses a sign-in while the account or the address is backing off. */
@@ -304,9 +329,21 @@ export function createRateLimiter(deps: {
 
   const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
 
+  const readsEpoch = !deps.redisUrl && deps.database.kind === 'postgres';
   return {
-    checkAddress: (address) =>
-      address ? count(`ip:${address}`, config.perAddress) : Promise.resolve(),
+    async checkAddress(address) {
+      if (!address) return null;
+      const key = `ip:${address}`;
+      if (!readsEpoch || !store.hitReadingEpoch) {
+        await count(key, config.perAddress);
+        return null;
+      }
+      const read = store.hitReadingEpoch;
+      const result = await guarded(() => read([key], config.windowMs));
+      const hit = result?.counts[0];
+      if (hit && hit.hits > config.perAddress) throw new RateLimitedError(seconds(hit.remainingMs));
+      return result?.epoch ?? null;
+    },
     checkViewer: (viewer) =>
       viewer.apiKeyId
         ? count(`key:${viewer.apiKeyId}`, config.perKey)
