@@ -7,6 +7,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -190,9 +191,9 @@ export interface IngestProblem {
 }
 
 /**
- * One bulk ingest: the validated records wait here, and `step` counts those written, advanced
- * in the transaction that writes each batch, so a worker killed mid-ingest resumes after the
- * last batch it committed.
+ * One bulk ingest: its validated records wait in its chunks, and `step` counts those written,
+ * advanced in the transaction that writes each batch, so a worker killed mid-ingest resumes
+ * after the last batch it committed.
  */
 export const conversationIngestRuns = pgTable(
   'conversation_ingest_runs',
@@ -203,7 +204,6 @@ export const conversationIngestRuns = pgTable(
       .references(() => organizations.id, { onDelete: 'cascade' }),
     createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
     apiKeyId: uuid('api_key_id').references(() => apiKeys.id, { onDelete: 'set null' }),
-    records: jsonb('records').$type<unknown[]>().notNull(),
     skipInvalid: boolean('skip_invalid').notNull().default(false),
     skipped: jsonb('skipped').$type<IngestProblem[]>().notNull().default([]),
     created: integer('created').notNull().default(0),
@@ -217,6 +217,26 @@ export const conversationIngestRuns = pgTable(
   ],
 );
 export type ConversationIngestRun = typeof conversationIngestRuns.$inferSelect;
+
+/**
+ * The validated records of an ingest, in the file's order, `INGEST_CHUNK` per chunk (the last
+ * one may hold fewer): record `i` is item `i % INGEST_CHUNK` of chunk `i / INGEST_CHUNK`. Written
+ * while the file is read, so no row holds the whole file; kept as long as the run.
+ */
+export const conversationIngestChunks = pgTable(
+  'conversation_ingest_chunks',
+  {
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => conversationIngestRuns.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    records: jsonb('records').$type<unknown[]>().notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+/** Records per stored chunk of an ingest, and per batch its job writes. */
+export const INGEST_CHUNK = 200;
 
 /**
  * One re-categorization of an organization's conversations (after a taxonomy or categorizer

@@ -1,5 +1,11 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { type ConversationIngestRun, conversationIngestRuns } from '../../db/schema/conversations';
+import type { Db } from '../../db/client';
+import {
+  type ConversationIngestRun,
+  conversationIngestChunks,
+  conversationIngestRuns,
+  INGEST_CHUNK,
+} from '../../db/schema/conversations';
 import { conversationAccess } from '../access/conversations';
 import type { AuthedContext } from '../context';
 import { ConflictError, InputError, NotFoundError, PesoError } from '../errors';
@@ -7,16 +13,14 @@ import type { EventBus } from '../events/bus';
 import { executeRun, runsOf } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
 import type { ConversationEvent } from './events';
-import { type IngestFormat, readConversationFile } from './records';
+import { type ConversationRecord, type IngestFormat, readConversationFile } from './records';
 import { categorizationOf, llmCategorization } from './service';
 import { CATEGORIZE_TASK } from './tasks';
 import { type RecordToWrite, writeConversations } from './write';
 
 export const INGEST_JOB = 'conversations.ingest';
-/** Conversations written per transaction: the unit an interrupted ingest resumes after. */
-const BATCH = 200;
-/** Largest file accepted, so the validated records fit one run row. */
-const MAX_FILE_BYTES = 64 << 20;
+/** Largest JSON or CSV file accepted: those are read whole (NDJSON streams, up to the upload limit). */
+const MAX_WHOLE_FILE_BYTES = 64 << 20;
 
 /** Some records of the file were invalid and the caller did not ask to skip them. */
 export class ConversationIngestError extends PesoError {
@@ -35,9 +39,11 @@ export const ingestRunState = runsOf<ConversationIngestRun>({
 });
 
 /**
- * Validates a file of conversations and queues its ingest. With invalid records and without
- * `skipInvalid` nothing is queued and the error lists them by line; with it the valid ones are
- * queued and the invalid ones reported on the run.
+ * Validates a file of conversations and queues its ingest. Valid records are stored in chunks
+ * as the file is read (an NDJSON file is parsed as it streams, never whole), in one transaction
+ * with the run: with invalid records and without `skipInvalid` it rolls back, nothing is queued
+ * and the error lists them by line; with it the valid ones are queued and the invalid ones
+ * reported on the run.
  */
 export async function startIngest(
   ctx: AuthedContext,
@@ -46,25 +52,59 @@ export async function startIngest(
   skipInvalid: boolean,
 ): Promise<ConversationIngestRun> {
   if (!(await conversationAccess(ctx))) throw new NotFoundError('Conversations');
-  if (file.size > MAX_FILE_BYTES)
-    throw new InputError(`The file is larger than ${MAX_FILE_BYTES >> 20} MiB.`, 'file');
+  const limit = format === 'NDJSON' ? ctx.config.maxUploadBytes : MAX_WHOLE_FILE_BYTES;
+  if (file.size > limit)
+    throw new InputError(
+      `The file is larger than ${limit >> 20} MiB${format === 'NDJSON' ? '' : ' (NDJSON files may be larger)'}.`,
+      'file',
+    );
   const source = file.stream() as unknown as AsyncIterable<Uint8Array>;
-  const { records, problems } = await readConversationFile(source, () => file.text(), format);
-  if (problems.length > 0 && !skipInvalid) throw new ConversationIngestError(problems);
-  const [run] = await ctx.db
-    .insert(conversationIngestRuns)
-    .values({
-      orgId: ctx.viewer.orgId,
-      createdBy: ctx.viewer.userId,
-      apiKeyId: ctx.viewer.apiKeyId,
-      records: records.map((r) => r.record),
-      skipInvalid,
-      skipped: problems,
-      totalSteps: records.length,
-    })
-    .returning();
-  await ctx.jobs.send(INGEST_JOB, { runId: run!.id });
-  return run!;
+  const run = await ctx.db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(conversationIngestRuns)
+      .values({
+        orgId: ctx.viewer.orgId,
+        createdBy: ctx.viewer.userId,
+        apiKeyId: ctx.viewer.apiKeyId,
+        skipInvalid,
+      })
+      .returning({ id: conversationIngestRuns.id });
+    const runId = created!.id;
+    let chunk: ConversationRecord[] = [];
+    let seq = 0;
+    let total = 0;
+    let invalid = false;
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      await tx.insert(conversationIngestChunks).values({ runId, seq: seq++, records: chunk });
+      chunk = [];
+    };
+    const problems = await readConversationFile(
+      source,
+      () => file.text(),
+      format,
+      async (record) => {
+        total++;
+        // Once a record is bad and not to be skipped, the rest is only checked.
+        if (invalid) return;
+        chunk.push(record);
+        if (chunk.length === INGEST_CHUNK) await flush();
+      },
+      () => {
+        invalid = !skipInvalid;
+      },
+    );
+    if (problems.length > 0 && !skipInvalid) throw new ConversationIngestError(problems);
+    await flush();
+    const [queued] = await tx
+      .update(conversationIngestRuns)
+      .set({ skipped: problems, totalSteps: total })
+      .where(eq(conversationIngestRuns.id, runId))
+      .returning();
+    return queued!;
+  });
+  await ctx.jobs.send(INGEST_JOB, { runId: run.id });
+  return run;
 }
 
 /** An ingest run of the viewer's organization, or NOT_FOUND. */
@@ -132,16 +172,21 @@ export async function runIngestJob(worker: WorkerContext, runId: string): Promis
   };
   await executeRun(deps, ingestRunState, runId, { worker: worker.name, requeue }, async (run) => {
     const settings = await categorizationOf(db, run.orgId);
-    const total = run.records.length;
+    const total = run.totalSteps ?? 0;
     let done = run.created + run.updated;
     await ingestRunState.progress(db, runId, { step: done, totalSteps: total, phase: 'writing' });
     const ahead: Array<Promise<RecordToWrite[]>> = [];
     let next = done;
     const fill = () => {
       while (ahead.length < Math.max(1, worker.pool.size) && next < total) {
-        const from = next;
-        next = Math.min(total, from + BATCH);
-        const batch = categorizeBatch(worker, settings, run.records.slice(from, next));
+        // A batch is the rest of the chunk holding record `next` (all of it but after a resume
+        // from a count that is not a whole number of chunks).
+        const seq = Math.floor(next / INGEST_CHUNK);
+        const skip = next - seq * INGEST_CHUNK;
+        next = Math.min(total, (seq + 1) * INGEST_CHUNK);
+        const batch = chunkOf(db, runId, seq).then((raw) =>
+          categorizeBatch(worker, settings, raw.slice(skip)),
+        );
         // Awaited in order below; one never reached (the run cancelled or failed) is dropped.
         batch.catch(() => {});
         ahead.push(batch);
@@ -187,6 +232,16 @@ export async function runIngestJob(worker: WorkerContext, runId: string): Promis
     }
     await ingestRunState.finish(db, runId, 'SUCCEEDED', { phase: null });
   });
+}
+
+/** One stored chunk of a run's records. */
+async function chunkOf(db: Db, runId: string, seq: number): Promise<unknown[]> {
+  const [chunk] = await db
+    .select({ records: conversationIngestChunks.records })
+    .from(conversationIngestChunks)
+    .where(and(eq(conversationIngestChunks.runId, runId), eq(conversationIngestChunks.seq, seq)));
+  if (!chunk) throw new Error(`Chunk ${seq} of ingest ${runId} is missing.`);
+  return chunk.records;
 }
 
 function publishAll(events: EventBus, orgId: string, list: ConversationEvent[]): void {

@@ -36,11 +36,8 @@ export const conversationRecord = z.object({
 });
 export type ConversationRecord = z.infer<typeof conversationRecord>;
 
-export interface ParsedRecords {
-  /** Valid records with the line each came from. */
-  records: Array<{ line: number; record: ConversationRecord }>;
-  problems: IngestProblem[];
-}
+/** Receives each valid record, in the file's order, with the line it came from. */
+export type OnRecord = (record: ConversationRecord, line: number) => Promise<void> | void;
 
 function problemOf(error: z.ZodError): string {
   const issue = error.issues[0]!;
@@ -48,53 +45,72 @@ function problemOf(error: z.ZodError): string {
 }
 
 /**
- * Reads a file of conversations: NDJSON (one conversation per line), JSON (an array of
- * conversations; "line" is the item's 1-based position) or CSV (one message per row, grouped by
- * `external_id`; columns external_id, channel, inbox, customer_ref, status, role, author, text,
- * sent_at). Every invalid record is reported with its line; none is dropped silently.
+ * Reads a file of conversations: NDJSON (one conversation per line, read as it streams in),
+ * JSON (an array of conversations; "line" is the item's 1-based position) or CSV (one message
+ * per row, grouped by `external_id`; columns external_id, channel, inbox, customer_ref, status,
+ * role, author, text, sent_at). Each valid record goes to `onRecord` in order; every invalid
+ * one is returned with its line, none dropped silently.
  */
 export async function readConversationFile(
   source: AsyncIterable<Uint8Array>,
   text: () => Promise<string>,
   format: IngestFormat,
-): Promise<ParsedRecords> {
-  if (format === 'CSV') return readCsv(source);
-  const items: Array<{ line: number; value: unknown }> = [];
+  onRecord: OnRecord,
+  onProblem: () => void = () => {},
+): Promise<IngestProblem[]> {
+  if (format === 'CSV') return readCsv(source, onRecord, onProblem);
   const problems: IngestProblem[] = [];
-  const content = await text();
+  const report = (problem: IngestProblem) => {
+    problems.push(problem);
+    onProblem();
+  };
+  const take = async (line: number, value: unknown) => {
+    const result = conversationRecord.safeParse(value);
+    if (result.success) await onRecord(result.data, line);
+    else report({ line, message: problemOf(result.error) });
+  };
   if (format === 'JSON') {
     let parsed: unknown;
     try {
-      parsed = JSON.parse(content);
+      parsed = JSON.parse(await text());
     } catch {
       throw new InputError('The file is not valid JSON.', 'file');
     }
     if (!Array.isArray(parsed)) throw new InputError('A JSON file must hold an array.', 'file');
-    parsed.forEach((value, i) => {
-      items.push({ line: i + 1, value });
-    });
-  } else {
-    content.split('\n').forEach((raw, i) => {
-      if (!raw.trim()) return;
-      try {
-        items.push({ line: i + 1, value: JSON.parse(raw) });
-      } catch {
-        problems.push({ line: i + 1, message: 'not valid JSON' });
-      }
-    });
+    for (const [i, value] of parsed.entries()) await take(i + 1, value);
+    return problems;
   }
-  const records: ParsedRecords['records'] = [];
-  for (const { line, value } of items) {
-    const result = conversationRecord.safeParse(value);
-    if (result.success) records.push({ line, record: result.data });
-    else problems.push({ line, message: problemOf(result.error) });
+  let line = 0;
+  const takeLine = async (raw: string) => {
+    line++;
+    if (!raw.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      report({ line, message: 'not valid JSON' });
+      return;
+    }
+    await take(line, value);
+  };
+  const decoder = new TextDecoder();
+  let rest = '';
+  for await (const bytes of source) {
+    const lines = (rest + decoder.decode(bytes, { stream: true })).split('\n');
+    rest = lines.pop()!;
+    for (const raw of lines) await takeLine(raw);
   }
-  return { records, problems: problems.sort((a, b) => a.line - b.line) };
+  await takeLine(rest + decoder.decode());
+  return problems;
 }
 
 const CSV_COLUMNS = ['external_id', 'channel', 'inbox', 'role', 'text', 'sent_at'];
 
-async function readCsv(source: AsyncIterable<Uint8Array>): Promise<ParsedRecords> {
+async function readCsv(
+  source: AsyncIterable<Uint8Array>,
+  onRecord: OnRecord,
+  onProblem: () => void,
+): Promise<IngestProblem[]> {
   let file: Awaited<ReturnType<typeof parseFile>>;
   try {
     file = await parseFile(source, { format: 'CSV' });
@@ -126,7 +142,6 @@ async function readCsv(source: AsyncIterable<Uint8Array>): Promise<ParsedRecords
     if (error instanceof DatasetInputError) throw new InputError(error.message, 'file');
     throw error;
   }
-  const records: ParsedRecords['records'] = [];
   const problems: IngestProblem[] = [];
   const field = (values: unknown[], name: string) => {
     const i = at(name);
@@ -160,10 +175,10 @@ async function readCsv(source: AsyncIterable<Uint8Array>): Promise<ParsedRecords
           status: field(first, 'status'),
           messages,
         });
-    if (bad) problems.push(bad);
-    else if (!result!.success)
-      problems.push({ line: group.line, message: problemOf(result!.error) });
-    else records.push({ line: group.line, record: result!.data });
+    if (bad || !result!.success) {
+      problems.push(bad ?? { line: group.line, message: problemOf(result!.error!) });
+      onProblem();
+    } else await onRecord(result!.data, group.line);
   }
-  return { records, problems: problems.sort((a, b) => a.line - b.line) };
+  return problems.sort((a, b) => a.line - b.line);
 }

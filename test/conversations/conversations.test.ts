@@ -196,6 +196,32 @@ describe('ingestion', () => {
     ).toBe(8);
   });
 
+  it('stores a file of several batches in chunks as it reads it, and none when it refuses it', async () => {
+    const other = await signUpOwner(server, 'conv-chunks');
+    const records: unknown[] = Array.from({ length: 450 }, (_, i) =>
+      conversation(`k-${i}`, { inbox: 'chunks' }),
+    );
+    records[299] = { externalId: 'k-bad', channel: 'chat' };
+    const chunks = () =>
+      countOf(server, 'select count(*)::int as n from conversation_ingest_chunks');
+    const before = await chunks();
+    const refused = await ingest(other.token, ndjson(records));
+    expect(refused).toMatchObject({ code: 'INVALID_RECORDS', problems: [{ line: 300 }] });
+    expect(await chunks()).toBe(before);
+    const run = await ingest(other.token, ndjson(records), 'NDJSON', true);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', step: 449, totalSteps: 449, created: 449 });
+    const [{ sizes }] = (await query<{ sizes: number[] }>(
+      server.database,
+      `select array_agg(jsonb_array_length(records) order by seq) as sizes
+         from conversation_ingest_chunks k join conversation_ingest_runs r on r.id = k.run_id
+        where r.status = 'SUCCEEDED' and r.total_steps = 449`,
+    )) as [{ sizes: number[] }];
+    expect(sizes.map(Number)).toEqual([200, 200, 49]);
+    expect(
+      await countOf(server, "select count(*)::int as n from conversations where inbox = 'chunks'"),
+    ).toBe(449);
+  });
+
   it('resumes a failed ingest after its last committed batch, writing nothing twice', async () => {
     const records = [
       conversation('r-1', { inbox: 'resume' }),
