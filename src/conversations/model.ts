@@ -30,8 +30,8 @@ import type { ConversationRecord } from './records';
 export const CLASSIFIER_LABELS = ['TOPIC', 'INTENT'] as const;
 export type ClassifierLabel = (typeof CLASSIFIER_LABELS)[number];
 
-/** The training set's feature: the customer's messages, redacted, one per line. */
-const TEXT = 'text';
+/** The training set's feature: the customer's messages, redacted, one per line (`customerText`). */
+export const CLASSIFIER_FEATURE = 'text';
 /** The class of conversations labelled with no topic (or no intent). */
 export const NO_LABEL = '(none)';
 /** Fewest labelled conversations a classifier is trained on. */
@@ -153,7 +153,7 @@ export async function trainConversationClassifier(
     },
     async (sink) => {
       await sink.create([
-        { name: TEXT, type: 'STRING' },
+        { name: CLASSIFIER_FEATURE, type: 'STRING' },
         { name: target, type: 'CATEGORY' },
       ]);
       await sink.writeRows(rows);
@@ -183,8 +183,8 @@ export async function trainConversationClassifier(
           datasetId: version.datasetId,
           datasetVersion: version.number,
           target,
-          features: [TEXT],
-          textFeatures: [TEXT],
+          features: [CLASSIFIER_FEATURE],
+          textFeatures: [CLASSIFIER_FEATURE],
           task: 'CLASSIFICATION',
           algorithm: input.algorithm ?? 'LOGISTIC_REGRESSION',
           hyperparameters: input.hyperparameters,
@@ -241,7 +241,7 @@ export async function checkClassifiers(
     if (!ref) continue;
     const field = `${target}Model`;
     const model = await findModel(ctx, ref.modelId);
-    if (model.target !== target || !model.textFeatures.includes(TEXT))
+    if (model.target !== target || !model.textFeatures.includes(CLASSIFIER_FEATURE))
       throw new InputError(
         `Model "${model.name}" is not a ${target} classifier of conversations (trainConversationClassifier(label: ${label}) makes one).`,
         field,
@@ -292,14 +292,18 @@ export async function modelCategorization(
   if (classifiers.topic) {
     const version = await versionOf(deps.db, classifiers.topic);
     if (version) {
-      const [p] = await predictRows(deps.config.tfBackend, version, [{ [TEXT]: text }]);
+      const [p] = await predictRows(deps.config.tfBackend, version, [
+        { [CLASSIFIER_FEATURE]: text },
+      ]);
       out.topics = topicsOf(p!.probabilities ?? { [String(p!.value)]: 1 });
     }
   }
   if (classifiers.intent) {
     const version = await versionOf(deps.db, classifiers.intent);
     if (version) {
-      const [p] = await predictRows(deps.config.tfBackend, version, [{ [TEXT]: text }]);
+      const [p] = await predictRows(deps.config.tfBackend, version, [
+        { [CLASSIFIER_FEATURE]: text },
+      ]);
       out.intent = p!.value === NO_LABEL ? null : String(p!.value);
     }
   }
