@@ -2,6 +2,7 @@ import * as ss from 'simple-statistics';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors';
 import { MAX_CATEGORIES, Preprocessor } from '../../src/models/preprocess';
+import { TEXT_BUCKETS, terms } from '../../src/models/text';
 import { FeatureError, type FeatureSpec } from '../../src/models/types';
 
 const features: FeatureSpec[] = [
@@ -145,5 +146,55 @@ describe('Preprocessor', () => {
       Preprocessor.fit([{ name: 'd', type: 'DATE' }], [{ d: 'yesterday' }]),
     ) as FeatureError;
     expect(date.feature).toBe('d');
+  });
+});
+
+describe('free-text features', () => {
+  const text: FeatureSpec[] = [{ name: 'note', type: 'STRING', text: true }];
+  const fitted = Preprocessor.fit(text, [{ note: 'Refund please' }, { note: null }]);
+  const vector = (note: unknown) => Array.from(fitted.transform([{ note }]).data);
+  const norm = (v: number[]) => Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
+
+  it('counts words, word bigrams and character trigrams of the lowercased text', () => {
+    expect(terms('Hi THERE')).toEqual([
+      'w:hi',
+      'b:hi there',
+      'c:_hi',
+      'c:hi_',
+      'w:there',
+      'c:_th',
+      'c:the',
+      'c:her',
+      'c:ere',
+      'c:re_',
+    ]);
+  });
+
+  it(`hashes into ${TEXT_BUCKETS} slots, L2-normalised, the same at every call`, () => {
+    expect(fitted.width).toBe(TEXT_BUCKETS);
+    const v = vector('Where is my parcel? My parcel!');
+    expect(norm(v)).toBeCloseTo(1, 6);
+    expect(vector('where is my PARCEL? my parcel!')).toEqual(v);
+    // "a" has two terms (w:a, c:_a_), counted once each: two slots of ±1/√2.
+    const a = vector('a').filter((x) => x !== 0);
+    expect(a.map(Math.abs)).toEqual([Math.SQRT1_2, Math.SQRT1_2].map((x) => Math.fround(x)));
+    expect(vector(null).every((x) => x === 0)).toBe(true);
+    expect(vector('').every((x) => x === 0)).toBe(true);
+  });
+
+  it('survives a JSON round trip', () => {
+    const again = Preprocessor.fromJSON(JSON.parse(JSON.stringify(fitted.toJSON())));
+    expect(Array.from(again.transform([{ note: 'refund' }]).data)).toEqual(vector('refund'));
+  });
+
+  it('refuses a text feature that is not STRING, and a value that is not text, naming it', () => {
+    const notString = thrown(() =>
+      Preprocessor.fit([{ name: 'n', type: 'INTEGER', text: true }], [{ n: 1 }]),
+    );
+    expect(notString).toBeInstanceOf(FeatureError);
+    expect((notString as FeatureError).feature).toBe('n');
+    const wrong = thrown(() => fitted.transform([{ note: 42 }]));
+    expect(wrong).toBeInstanceOf(FeatureError);
+    expect((wrong as FeatureError).message).toMatch(/Row 1: Feature "note" is text/);
   });
 });
