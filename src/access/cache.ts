@@ -220,21 +220,30 @@ export function adoptEpoch(cache: AccessCache, epoch: number): void {
   cache.epoch = epoch;
 }
 
-/** Contexts whose request has read the epoch (first thing, with the credential). */
-const synced = new WeakSet<object>();
+/**
+ * On a request's context: its sync of the access caches, done or under way. An own property, so
+ * that it travels when the server copies the context's properties into its own object (a set
+ * of context objects would lose it there), and one promise, so that parallel first uses share
+ * one read.
+ */
+const SYNC = Symbol('accessCacheSync');
+type Syncable = { [SYNC]?: Promise<void> };
 
+/** The request has read the epoch already (with its address count, or its API key). */
 export function markSynced(ctx: object): void {
-  synced.add(ctx);
+  (ctx as Syncable)[SYNC] = Promise.resolve();
 }
 
 /** The context's cache, synced once per context (jobs and signed uploads sync on first use). */
 async function cacheFor(ctx: { db: Db }): Promise<AccessCache | null> {
   const cache = accessCacheOf(ctx.db);
   if (!cache) return null;
-  if (!synced.has(ctx)) {
-    await syncAccessCache(cache);
-    synced.add(ctx);
-  }
+  const own = ctx as Syncable;
+  own[SYNC] ??= syncAccessCache(cache).catch((error: unknown) => {
+    delete own[SYNC];
+    throw error;
+  });
+  await own[SYNC];
   return cache;
 }
 
