@@ -9,8 +9,22 @@ export interface TokenClaims {
 
 const ISSUER = 'peso';
 
-function key(secret: string): Uint8Array {
-  return new TextEncoder().encode(secret);
+/** The HMAC key of the last secret used, imported once rather than for every token. */
+let imported: { secret: string; key: Promise<CryptoKey> } | null = null;
+
+function key(secret: string): Promise<CryptoKey> {
+  if (imported?.secret !== secret)
+    imported = {
+      secret,
+      key: crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(secret),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['sign', 'verify'],
+      ),
+    };
+  return imported.key;
 }
 
 export async function signToken(
@@ -25,14 +39,14 @@ export async function signToken(
     .setIssuer(ISSUER)
     .setIssuedAt()
     .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(key(secret));
+    .sign(await key(secret));
   return { token, expiresAt };
 }
 
 /** Verifies a token's signature and expiry; any failure is an `UnauthenticatedError`. */
 export async function verifyToken(secret: string, token: string): Promise<TokenClaims> {
   try {
-    const { payload } = await jwtVerify(token, key(secret), {
+    const { payload } = await jwtVerify(token, await key(secret), {
       issuer: ISSUER,
       algorithms: ['HS256'],
     });
