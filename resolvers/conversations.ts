@@ -582,6 +582,7 @@ builder.mutationFields((t) => ({
       }),
       name: t.arg.string({
         description: 'The model; default `conversation-topic` or `conversation-intent`.',
+        validate: z.string().trim().min(1).max(200),
       }),
       algorithm: t.arg({
         type: AlgorithmEnum,

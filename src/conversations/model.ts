@@ -32,6 +32,8 @@ export type ClassifierLabel = (typeof CLASSIFIER_LABELS)[number];
 
 /** The training set's feature: the customer's messages, redacted, one per line (`customerText`). */
 export const CLASSIFIER_FEATURE = 'text';
+/** The tag of the datasets `trainConversationClassifier` writes. */
+const LABELS_TAG = 'conversation-labels';
 /** The class of conversations labelled with no topic (or no intent). */
 export const NO_LABEL = '(none)';
 /** Fewest labelled conversations a classifier is trained on. */
@@ -109,9 +111,10 @@ export async function trainConversationClassifier(
     filter: { label: input.label },
     rowCount: labelled.length,
   });
+  // As `labelOf`: a blank label is no label; null is the "(none)" class.
   const rows = labelled
-    .filter((r) => r.text && r.label !== '')
-    .map((r) => [r.text!, r.label?.trim() || NO_LABEL] as const);
+    .filter((r) => r.text && (r.label === null || r.label.trim() !== ''))
+    .map((r) => [r.text!, r.label?.trim() ?? NO_LABEL] as const);
   if (rows.length < MIN_LABELLED)
     throw new InputError(
       `Training a ${target} classifier needs at least ${MIN_LABELLED} conversations labelled with metadata.labels.${target} that you can read; found ${rows.length}.`,
@@ -125,9 +128,14 @@ export async function trainConversationClassifier(
 
   const datasetName = `conversation-${target}-labels`;
   const [existing] = await ctx.db
-    .select({ id: datasets.id })
+    .select({ id: datasets.id, tags: datasets.tags })
     .from(datasets)
     .where(and(eq(datasets.name, datasetName), datasetVisibleTo(ctx.viewer)));
+  // Only a dataset this function made gets new versions: never one a person named the same.
+  if (existing && !existing.tags.includes(LABELS_TAG))
+    throw new ConflictError(
+      `A dataset named "${datasetName}" exists and does not hold labelled conversations: rename it to train a ${target} classifier.`,
+    );
   const [model] = await ctx.db
     .select()
     .from(models)
@@ -147,7 +155,7 @@ export async function trainConversationClassifier(
             newDataset: {
               name: datasetName,
               description: `Labelled conversations (customer text, redacted) to train the ${target} classifier on.`,
-              tags: ['conversations'],
+              tags: [LABELS_TAG],
             },
           },
     },

@@ -17,8 +17,8 @@ let salesAdmin: Awaited<ReturnType<typeof inviteMember>>;
 const models: Record<string, string> = {};
 
 const END = new Date('2026-05-01T00:00:00Z');
-const TRAIN = `mutation($label: ConversationClassifierLabel!, $seed: Int) {
-  trainConversationClassifier(label: $label, seed: $seed) {
+const TRAIN = `mutation($label: ConversationClassifierLabel!, $seed: Int, $name: String) {
+  trainConversationClassifier(label: $label, seed: $seed, name: $name) {
     __typename ... on TrainingRun { id status model { id name } } ... on Error { code message } } }`;
 const RUN = `query($id: ID!) { trainingRun(id: $id) { status error backend metrics { accuracy } modelVersion { id } } }`;
 const SET = `mutation($c: ConversationCategorizer, $t: ConversationClassifierInput, $i: ConversationClassifierInput, $x: JSONObject! = { billing: { invoice: 3 } }) {
@@ -141,6 +141,13 @@ describe('the MODEL categorizer', () => {
   it('refuses a lower role, and another org or a restricted admin trains on none of these conversations', async () => {
     const low = await server.gql(TRAIN, { label: 'TOPIC' }, analyst.token);
     expect(low.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    for (const name of ['x'.repeat(201), '   ']) {
+      const bad = await server.gql(TRAIN, { label: 'TOPIC', name }, owner.token);
+      expect(bad.errors?.[0]?.extensions, JSON.stringify(bad)).toEqual({
+        code: 'BAD_USER_INPUT',
+        field: 'name',
+      });
+    }
     for (const token of [other.token, salesAdmin.token]) {
       const res = await server.gql(TRAIN, { label: 'TOPIC' }, token);
       expect(res.data!.trainConversationClassifier).toMatchObject({ code: 'BAD_USER_INPUT' });
@@ -173,6 +180,29 @@ describe('the MODEL categorizer', () => {
       models[label] = run.model.id;
     }
   }, 480_000);
+
+  it("keeps the training set's conversation text from roles below ADMIN", async () => {
+    const model = await server.gql(
+      `query($id: ID!) { model(id: $id) { ... on Model { dataset { id name } } } }`,
+      { id: models.TOPIC },
+      owner.token,
+    );
+    const dataset = model.data!.model.dataset;
+    expect(dataset.name).toBe('conversation-topic-labels');
+    const ROWS = `query($id: ID!) { datasetQuery(datasetId: $id, input: {}, first: 5) {
+      __typename ... on QueryResult { rows } ... on Error { code } } }`;
+    const clear = (await server.gql(ROWS, { id: dataset.id }, owner.token)).data!.datasetQuery;
+    const masked = (await server.gql(ROWS, { id: dataset.id }, analyst.token)).data!.datasetQuery;
+    expect(clear.rows.length).toBe(5);
+    expect(masked.rows.map((r: { topic: string }) => r.topic)).toEqual(
+      clear.rows.map((r: { topic: string }) => r.topic),
+    );
+    for (const [i, row] of masked.rows.entries()) expect(row.text).not.toBe(clear.rows[i].text);
+    // Personal data never reaches the training set: it holds the redacted text.
+    expect(clear.rows.some((r: { text: string }) => /Maria Lopez|John Carter/.test(r.text))).toBe(
+      false,
+    );
+  });
 
   it("refuses a model that is not a conversation classifier of that label, and another org's model", async () => {
     const swapped = await server.gql(
