@@ -98,6 +98,8 @@ describe.skipIf(!usingPostgres)('ingest survives its worker being killed', () =>
       PESO_DEMO: 'off',
       PESO_WORKERS: '0',
       PESO_RUN_TIMEOUT_SECONDS: '5',
+      // The test polls the run every 50 ms while the worker starts its pool process.
+      PESO_RATE_LIMIT_PER_USER: '1000000',
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'warn',
