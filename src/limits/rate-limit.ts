@@ -11,8 +11,15 @@ import { errorSummary, type Logger } from '../log';
  * `memoryHits`). Each operation is one atomic statement or script.
  */
 interface LimitStore {
-  /** Counts one hit on each key in its current window: its hits so far and ms until it ends. */
-  hit(keys: string[], windowMs: number): Promise<Array<{ hits: number; remainingMs: number }>>;
+  /**
+   * Counts hits on each key in its current window (one each, or `by[i]` on `keys[i]`): its hits
+   * so far and ms until it ends.
+   */
+  hit(
+    keys: string[],
+    windowMs: number,
+    by?: number[],
+  ): Promise<Array<{ hits: number; remainingMs: number }>>;
   /**
    * `hit`, also reading the database's access epoch in the same statement (src/access/cache.ts)
    * where the counters live in PostgreSQL: the request then needs no statement of its own for it.
@@ -30,6 +37,11 @@ interface LimitStore {
   close(): Promise<void>;
 }
 
+/** How long a credential's hits far below its limit are held back before they are written. */
+const BATCH_MS = 100;
+/** Credentials whose counts are held here at most (the map is emptied rather than grown). */
+const MAX_HELD = 100_000;
+
 /** A failure streak is forgotten after this long without a new failure. */
 const FAILURES_FORGOTTEN_MS = 60 * 60 * 1000;
 
@@ -44,6 +56,11 @@ async function run<T>(database: Database, text: string, params: string[] = []): 
   return (await database.sql.unsafe(text, params, { prepare: true })) as unknown as T[];
 }
 
+/** `{ key: hits to add }` as JSON, for the counting statement. */
+function amounts(keys: string[], by?: number[]): string {
+  return JSON.stringify(Object.fromEntries(keys.map((k, i) => [k, by?.[i] ?? 1])));
+}
+
 function sqlStore(database: Database): LimitStore {
   const now = 'clock_timestamp()';
   const nextFailures = `case when t.last_failure_at < ${now} - ${FAILURES_FORGOTTEN_MS} * interval '1 ms' then 1 else t.failures + 1 end`;
@@ -53,9 +70,9 @@ function sqlStore(database: Database): LimitStore {
   const hitSql = (returning: string) =>
     `with w as (select (floor(extract(epoch from ${now}) * 1000 / $2::bigint) * $2::bigint)::bigint as start)
      insert into rate_limits as r (key, window_start, hits)
-     select k, w.start, 1 from json_array_elements_text($1::json) as k, w
+     select k.key, w.start, k.value::int from json_each_text($1::json) as k, w
      on conflict (key) do update set
-       hits = case when r.window_start = excluded.window_start then r.hits + 1 else 1 end,
+       hits = case when r.window_start = excluded.window_start then r.hits + excluded.hits else excluded.hits end,
        window_start = excluded.window_start
      returning key, hits, (window_start + $2::bigint - extract(epoch from ${now}) * 1000)::bigint::text as remaining_ms${returning}`;
   const HIT_SQL = hitSql('');
@@ -71,15 +88,12 @@ function sqlStore(database: Database): LimitStore {
     }));
   };
   return {
-    async hit(keys, windowMs) {
-      const rows = await run<Row>(database, HIT_SQL, [JSON.stringify(keys), String(windowMs)]);
+    async hit(keys, windowMs, by) {
+      const rows = await run<Row>(database, HIT_SQL, [amounts(keys, by), String(windowMs)]);
       return counted(keys, rows);
     },
     async hitReadingEpoch(keys, windowMs) {
-      const rows = await run<Row>(database, HIT_EPOCH_SQL, [
-        JSON.stringify(keys),
-        String(windowMs),
-      ]);
+      const rows = await run<Row>(database, HIT_EPOCH_SQL, [amounts(keys), String(windowMs)]);
       return { counts: counted(keys, rows), epoch: Number(rows[0]?.epoch ?? 0) };
     },
     async blockedFor(keys) {
@@ -137,15 +151,16 @@ function memoryHits(database: Database): LimitStore['hit'] {
     memoryCounters.set(database, counters);
   }
   const own = counters;
-  return async (keys, windowMs) => {
+  return async (keys, windowMs, by) => {
     const now = Date.now();
     const start = Math.floor(now / windowMs) * windowMs;
     if (own.size > 100_000) {
       for (const [key, counter] of own) if (counter.start < start) own.delete(key);
     }
-    return keys.map((key) => {
+    return keys.map((key, i) => {
       const counter = own.get(key);
-      const hits = counter && counter.start === start ? counter.hits + 1 : 1;
+      const add = by?.[i] ?? 1;
+      const hits = counter && counter.start === start ? counter.hits + add : add;
       own.set(key, { start, hits });
       return { hits, remainingMs: start + windowMs - now };
     });
@@ -155,8 +170,9 @@ function memoryHits(database: Database): LimitStore['hit'] {
 const HIT = `
 local out = {}
 for i, key in ipairs(KEYS) do
-  local hits = redis.call('INCR', key)
-  if hits == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  local by = tonumber(ARGV[i + 1])
+  local hits = redis.call('INCRBY', key, by)
+  if hits == by then redis.call('PEXPIRE', key, ARGV[1]) end
   local ttl = redis.call('PTTL', key)
   if ttl < 0 then redis.call('PEXPIRE', key, ARGV[1]); ttl = tonumber(ARGV[1]) end
   out[i] = { hits, ttl }
@@ -193,11 +209,11 @@ function redisStore(url: string): LimitStore {
   const ready = client.connect().catch(() => {});
   const prefix = 'peso:limit:';
   return {
-    async hit(keys, windowMs) {
+    async hit(keys, windowMs, by) {
       await ready;
       const result = (await client.eval(HIT, {
         keys: keys.map((k) => prefix + k),
-        arguments: [String(windowMs)],
+        arguments: [String(windowMs), ...keys.map((_, i) => String(by?.[i] ?? 1))],
       })) as Array<[number, number]>;
       return result.map(([hits, ttl]) => ({ hits: Number(hits), remainingMs: Number(ttl) }));
     },
@@ -254,7 +270,7 @@ function withFallback(primary: LimitStore, fallback: LimitStore, log: Logger): L
     }
   }
   return {
-    hit: (keys, windowMs) => either((store) => store.hit(keys, windowMs)),
+    hit: (keys, windowMs, by) => either((store) => store.hit(keys, windowMs, by)),
     blockedFor: (keys) => either((store) => store.blockedFor(keys)),
     fail: (key, free, baseMs, maxMs) => either((store) => store.fail(key, free, baseMs, maxMs)),
     clear: (key) => either((store) => store.clear(key)),
@@ -327,6 +343,65 @@ export function createRateLimiter(deps: {
     if (result && result.hits > limit) throw new RateLimitedError(seconds(result.remainingMs));
   }
 
+  /**
+   * Credential counters held back in this process: a credential far below its limit (under half
+   * of it, as the store last said, with what this process has counted since) is admitted without
+   * a statement, and its hits are added to the store in one statement for every credential every
+   * `BATCH_MS`. Near its limit, in a new window, or unknown here, a hit is counted in the store
+   * at once (with the held-back hits), so refusals are as exact as before: a burst from P
+   * processes within one batch can pass at most P / 2 × the limit. Not for PGlite's counters,
+   * which live in memory anyway.
+   */
+  const held = new Map<string, { endsAt: number; known: number; pending: number }>();
+  let flushTimer: NodeJS.Timeout | null = null;
+  const batched = deps.redisUrl !== undefined || deps.database.kind === 'postgres';
+
+  async function flushHeld(): Promise<void> {
+    flushTimer = null;
+    const now = Date.now();
+    const keys: string[] = [];
+    const by: number[] = [];
+    for (const [key, entry] of held) {
+      if (now >= entry.endsAt) held.delete(key);
+      else if (entry.pending > 0) {
+        keys.push(key);
+        by.push(entry.pending);
+        entry.pending = 0;
+      }
+    }
+    if (keys.length === 0) return;
+    const results = await guarded(() => store.hit(keys, config.windowMs, by));
+    results?.forEach((result, i) => {
+      const entry = held.get(keys[i]!);
+      if (entry) entry.known = result.hits;
+    });
+  }
+
+  async function countHeld(key: string, limit: number): Promise<void> {
+    const now = Date.now();
+    const entry = held.get(key);
+    if (entry && now < entry.endsAt - BATCH_MS && (entry.known + entry.pending + 1) * 2 <= limit) {
+      entry.pending++;
+      flushTimer ??= setTimeout(() => void flushHeld(), BATCH_MS);
+      flushTimer.unref();
+      return;
+    }
+    const add = (entry && now < entry.endsAt ? entry.pending : 0) + 1;
+    if (entry) entry.pending = 0;
+    const [result] = (await guarded(() => store.hit([key], config.windowMs, [add]))) ?? [];
+    if (!result) return;
+    const current = held.get(key);
+    if (current) {
+      current.known = result.hits;
+      current.endsAt = Date.now() + result.remainingMs;
+    } else {
+      if (held.size >= MAX_HELD) held.clear();
+      held.set(key, { known: result.hits, endsAt: Date.now() + result.remainingMs, pending: 0 });
+    }
+    if (result.hits > limit) throw new RateLimitedError(seconds(result.remainingMs));
+  }
+
+  const countViewer = batched ? countHeld : count;
   const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
 
   const readsEpoch = !deps.redisUrl && deps.database.kind === 'postgres';
@@ -346,8 +421,8 @@ export function createRateLimiter(deps: {
     },
     checkViewer: (viewer) =>
       viewer.apiKeyId
-        ? count(`key:${viewer.apiKeyId}`, config.perKey)
-        : count(`user:${viewer.userId}`, config.perUser),
+        ? countViewer(`key:${viewer.apiKeyId}`, config.perKey)
+        : countViewer(`user:${viewer.userId}`, config.perUser),
     async beforeLogin(email, address) {
       const keys = [accountKey(email), ...(address ? [`ip:${address}`] : [])];
       const ms = (await guarded(() => store.blockedFor(keys))) ?? 0;
@@ -368,6 +443,8 @@ export function createRateLimiter(deps: {
     },
     async close() {
       clearInterval(sweeper);
+      if (flushTimer) clearTimeout(flushTimer);
+      await flushHeld();
       await store.close();
     },
   };

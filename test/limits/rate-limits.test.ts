@@ -5,9 +5,12 @@
  * database (or Redis), so two API servers share them. Windows are fixed: N requests span at most
  * two windows, so at most 2 × limit of them pass whatever the clock.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { query } from '../../db/client';
+import type { Viewer } from '../../src/auth/viewer';
+import { RateLimitedError } from '../../src/errors';
+import { createRateLimiter } from '../../src/limits/rate-limit';
 import { createLogger } from '../../src/log';
 import { type PesoServer, startServer } from '../../src/server';
 import {
@@ -262,3 +265,46 @@ describe.skipIf(!usingPostgres)('limits survive a store outage', () => {
     }
   });
 });
+
+describe.skipIf(!usingPostgres)(
+  'credential counts far below the limit are written in batches',
+  () => {
+    it('admits and refuses exactly as counting every hit would, and the counts reach the store', async () => {
+      const server = await startTestServer({ PESO_RATE_LIMIT_WINDOW_SECONDS: '60' });
+      const config = { ...server.config.rateLimits, perKey: 40 };
+      const deps = {
+        database: server.database,
+        redisUrl: server.config.redisUrl,
+        config,
+        log: createLogger('silent'),
+      };
+      const apiKeyId = randomUUID();
+      const viewer = { apiKeyId, userId: null } as unknown as Viewer;
+      const first = createRateLimiter(deps);
+      const second = createRateLimiter(deps);
+      try {
+        let refused = 0;
+        for (let i = 0; i < 45; i++)
+          await first.checkViewer(viewer).catch((error: unknown) => {
+            expect(error).toBeInstanceOf(RateLimitedError);
+            refused++;
+          });
+        expect(refused).toBe(5);
+        // Another process sharing the store refuses the key at once.
+        await expect(second.checkViewer(viewer)).rejects.toBeInstanceOf(RateLimitedError);
+        if (!server.config.redisUrl) {
+          const [row] = await query<{ hits: number }>(
+            server.database,
+            'select hits from rate_limits where key = $1',
+            [`key:${apiKeyId}`],
+          );
+          expect(Number(row?.hits)).toBe(46);
+        }
+      } finally {
+        await first.close();
+        await second.close();
+        await server.close();
+      }
+    });
+  },
+);
