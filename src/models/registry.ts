@@ -565,30 +565,67 @@ export async function outputsVisible(
 ): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>(runIds.map((id) => [id, false]));
   if (runIds.length === 0) return out;
-  const rows = await ctx.db
-    .select({ run: trainingRuns, target: models.target, features: models.features })
-    .from(trainingRuns)
-    .innerJoin(models, eq(models.id, trainingRuns.modelId))
-    .innerJoin(datasets, eq(datasets.id, models.datasetId))
-    .where(and(inArray(trainingRuns.id, [...runIds]), modelVisible(ctx.viewer)));
+  const facts = new Map<string, RunFacts>();
+  const missing = runIds.filter((id) => {
+    const known = succeededRuns.get(id);
+    if (known) facts.set(id, known);
+    return !known;
+  });
+  if (missing.length > 0) {
+    const rows = await ctx.db
+      .select({ run: trainingRuns, target: models.target, features: models.features })
+      .from(trainingRuns)
+      .innerJoin(models, eq(models.id, trainingRuns.modelId))
+      .innerJoin(datasets, eq(datasets.id, models.datasetId))
+      .where(and(inArray(trainingRuns.id, [...missing]), modelVisible(ctx.viewer)));
+    for (const { run, target, features } of rows) {
+      const known: RunFacts = {
+        datasetVersionId: run.datasetVersionId,
+        membershipId: run.membershipId,
+        apiKeyId: run.apiKeyId,
+        readsNeeded: [...features, target],
+      };
+      facts.set(run.id, known);
+      if (run.status === 'SUCCEEDED') {
+        if (succeededRuns.size >= MAX_RUN_FACTS) succeededRuns.clear();
+        succeededRuns.set(run.id, known);
+      }
+    }
+  }
+  // Whether the viewer sees the run's dataset at all (org, a policy naming an API key) and which
+  // columns in clear: the access caches, kept true by every policy, column or dataset change.
   const accesses = await accessOfVersions(
     ctx,
-    rows.map((r) => r.run.datasetVersionId),
+    [...facts.values()].map((f) => f.datasetVersionId),
   );
   const viewer = ctx.viewer;
-  for (const { run, target, features } of rows) {
-    const access = accesses.get(run.datasetVersionId);
+  for (const [runId, f] of facts) {
+    const access = accesses.get(f.datasetVersionId);
     if (!access) continue;
     const own =
-      (viewer.membershipId !== null && run.membershipId === viewer.membershipId) ||
-      (viewer.apiKeyId !== null && run.apiKeyId === viewer.apiKeyId);
-    out.set(
-      run.id,
-      readsInClear(own ? { ...access, rowFilter: null } : access, [...features, target]),
-    );
+      (viewer.membershipId !== null && f.membershipId === viewer.membershipId) ||
+      (viewer.apiKeyId !== null && f.apiKeyId === viewer.apiKeyId);
+    out.set(runId, readsInClear(own ? { ...access, rowFilter: null } : access, f.readsNeeded));
   }
   return out;
 }
+
+/** What `outputsVisible` needs of a run; never changes once the run has SUCCEEDED. */
+interface RunFacts {
+  datasetVersionId: string;
+  membershipId: string | null;
+  apiKeyId: string | null;
+  /** The model's features and target. */
+  readsNeeded: string[];
+}
+
+/**
+ * Facts of succeeded runs, by run id: whom they were trained for and on what (a model's
+ * features and target never change). Visibility itself is decided afresh on every call, from
+ * the access caches; a deleted dataset takes its version out of them, and the run with it.
+ */
+const succeededRuns = new Map<string, RunFacts>();
+const MAX_RUN_FACTS = 10_000;
 
 /** Refuses a caller who may not see a model version's outputs (see `outputsVisible`). */
 export async function assertOutputsVisible(ctx: AuthedContext, version: ModelVersion) {

@@ -252,3 +252,20 @@ describe('predictions from memory', () => {
     });
   });
 });
+
+describe('a deleted dataset', () => {
+  it('takes the predictions of its models with it, cache warm', async () => {
+    await predictOver(server.gql, v1, 3, owner.token);
+    await predictOver(server.gql, v1, 3, owner.token);
+    const deleted = await server.gql(
+      'mutation($d: ID!) { deleteDataset(id: $d) { __typename } }',
+      { d: datasetId },
+      owner.token,
+    );
+    expect(deleted.data?.deleteDataset.__typename, JSON.stringify(deleted)).toBe('Dataset');
+    const res = await server.gql(PREDICT, { v: v1, rows: [{ x: 3 }] }, owner.token);
+    const code = res.data?.predict?.code ?? res.errors?.[0]?.extensions?.code;
+    expect(code, JSON.stringify(res)).toBe('NOT_FOUND');
+    expect(JSON.stringify(res)).not.toMatch(/"value"/);
+  });
+});
