@@ -1,9 +1,10 @@
 import type { Db } from '../../db/client';
 import { conversationPolicies } from '../../db/schema/conversations';
 import { createRng, type Rng } from '../models/random';
+import { analyzeRecord } from './analyze';
 import type { ConversationRecord } from './records';
-import { upsertConversation } from './service';
 import { DEFAULT_TAXONOMY, type Taxonomy } from './topics';
+import { writeConversations } from './write';
 
 /**
  * Opening customer messages by language, each labelled with the topic and sentiment its author
@@ -187,8 +188,12 @@ export async function seedDemoConversations(
     options.end ?? new Date(),
   );
   await db.transaction(async (tx) => {
-    for (const record of records)
-      await upsertConversation(tx, orgId, record, options.taxonomy ?? DEFAULT_TAXONOMY);
+    const taxonomy = options.taxonomy ?? DEFAULT_TAXONOMY;
+    await writeConversations(
+      tx,
+      orgId,
+      records.map((record) => ({ record: analyzeRecord(record, taxonomy), llm: null })),
+    );
     if (demoKeyId)
       await tx
         .insert(conversationPolicies)

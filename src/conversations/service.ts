@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import {
   type Conversation,
@@ -236,68 +236,6 @@ export async function llmCategorization(
     return modelCategorization(deps, settings.classifiers, record);
   if (settings.categorizer !== 'LLM' || !deps.config.openai.apiKey) return null;
   return categorizeWithLlm(deps, customerText(record), settings.taxonomy);
-}
-
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
-/**
- * Writes one conversation by its external id: inserts it, or replaces its fields and messages
- * (re-ingesting the same file changes nothing and never duplicates). Call inside a transaction.
- */
-export async function upsertConversation(
-  tx: Tx | Db,
-  orgId: string,
-  record: ConversationRecord,
-  taxonomy: Taxonomy,
-  llm: LlmCategorization | null = null,
-): Promise<{ conversation: Conversation; created: boolean }> {
-  const messages = [...record.messages]
-    .sort((a, b) => a.sentAt.getTime() - b.sentAt.getTime())
-    .map((m) => ({ ...m, ...analyzeMessage(m.role, m.text) }));
-  const startedAt = record.startedAt ?? messages[0]!.sentAt;
-  const status = record.status ?? 'OPEN';
-  const endedAt = record.endedAt ?? (status === 'RESOLVED' ? messages.at(-1)!.sentAt : null);
-  const analysis = {
-    ...analyzeConversation(messages, { startedAt, endedAt, status }, taxonomy),
-    ...(llm ?? {}),
-  };
-  const fields = {
-    channel: record.channel,
-    inbox: record.inbox,
-    customerRef: record.customerRef ?? null,
-    customerAttributes: record.customerAttributes ?? {},
-    startedAt,
-    endedAt,
-    status,
-    metadata: record.metadata ?? {},
-    ...analysis,
-    updatedAt: new Date(),
-  };
-  // `xmax = 0` on the returned row: it was inserted, not updated (one statement, not two).
-  const [written] = await tx
-    .insert(conversations)
-    .values({ orgId, externalId: record.externalId, ...fields })
-    .onConflictDoUpdate({ target: [conversations.orgId, conversations.externalId], set: fields })
-    .returning({ ...getTableColumns(conversations), created: sql<boolean>`xmax = 0` });
-  const { created, ...conversation } = written!;
-  await tx
-    .delete(conversationMessages)
-    .where(eq(conversationMessages.conversationId, conversation.id));
-  await tx.insert(conversationMessages).values(
-    messages.map((m, position) => ({
-      conversationId: conversation.id,
-      position,
-      role: m.role,
-      author: m.author ?? null,
-      text: m.text,
-      maskedText: redactPersonalData(m.text),
-      sentAt: m.sentAt,
-      language: m.language,
-      sentimentScore: m.sentimentScore,
-      sentimentLabel: m.sentimentLabel,
-    })),
-  );
-  return { conversation, created: Boolean(created) };
 }
 
 /**
