@@ -284,6 +284,23 @@ function topicsOf(probabilities: Record<string, number>): TopicScore[] {
 }
 
 /**
+ * The version each classifier reference of a loaded categorization setting resolves to, looked
+ * up once per setting: an ingest or re-categorization run loads its setting once and categorizes
+ * every conversation with the same versions; a live message loads its own.
+ */
+const resolved = new WeakMap<ClassifierRef, Promise<ModelVersion | null>>();
+
+function resolvedVersion(db: Db, ref: ClassifierRef): Promise<ModelVersion | null> {
+  let version = resolved.get(ref);
+  if (!version) {
+    version = versionOf(db, ref);
+    resolved.set(ref, version);
+    version.catch(() => resolved.delete(ref));
+  }
+  return version;
+}
+
+/**
  * The organization's classifiers' topics and intent for a conversation's customer text (redacted,
  * as they were trained on), through the models' cache of ready versions; what a classifier is
  * not chosen for stays the rules'. Null when there is no customer text, or no chosen classifier
@@ -298,7 +315,7 @@ export async function modelCategorization(
   if (!text.trim()) return null;
   const out: LlmCategorization = {};
   if (classifiers.topic) {
-    const version = await versionOf(deps.db, classifiers.topic);
+    const version = await resolvedVersion(deps.db, classifiers.topic);
     if (version) {
       const [p] = await predictRows(deps.config.tfBackend, version, [
         { [CLASSIFIER_FEATURE]: text },
@@ -307,7 +324,7 @@ export async function modelCategorization(
     }
   }
   if (classifiers.intent) {
-    const version = await versionOf(deps.db, classifiers.intent);
+    const version = await resolvedVersion(deps.db, classifiers.intent);
     if (version) {
       const [p] = await predictRows(deps.config.tfBackend, version, [
         { [CLASSIFIER_FEATURE]: text },
