@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database, Db } from '../../db/client';
 import { type DatasetPolicy, datasetPolicies } from '../../db/schema/access';
-import type { ApiKey } from '../../db/schema/auth';
+import type { ApiKey, Membership } from '../../db/schema/auth';
 import {
   type Dataset,
   type DatasetColumn,
@@ -20,7 +20,8 @@ import type { EventBus } from '../events/bus';
  *   (`setColumnSensitivity`), so they are dropped on that change; a version's dataset and org
  *   never change. Both live until their dataset is deleted or changed.
  * - The policies of a dataset and an API key's row (looked up by prefix; the secret is still
- *   hashed and compared on every request) live until a change to them commits.
+ *   hashed and compared on every request) live until a change to them commits; so does a
+ *   membership (role and attributes) a signed token names.
  * - A dataset's row and its latest version (what `openGate` starts from) live until the dataset
  *   is updated, gains a version or is deleted; its other versions (immutable rows) with it.
  *
@@ -34,6 +35,8 @@ import type { EventBus } from '../events/bus';
  */
 export type AccessChange =
   | { kind: 'apiKey'; apiKeyId: string }
+  /** A membership's role or attributes changed, or it was removed. */
+  | { kind: 'membership'; membershipId: string }
   | { kind: 'policies'; datasetId: string }
   | { kind: 'columns'; datasetId: string }
   /** The dataset's row changed or it gained a version. */
@@ -74,6 +77,8 @@ class AccessCache {
   /** The database epoch this process's entries are consistent with (null: not read yet). */
   epoch: number | null = null;
   readonly keys = new Map<string, ApiKey>();
+  /** Memberships by `userId:orgId`, as a signed token names them. */
+  readonly memberships = new Map<string, Membership>();
   readonly policies = new Map<string, DatasetPolicy[]>();
   readonly columns = new Map<string, DatasetColumn[]>();
   readonly owners = new Map<string, VersionOwner>();
@@ -89,6 +94,7 @@ class AccessCache {
   clear(): void {
     this.generation++;
     this.keys.clear();
+    this.memberships.clear();
     this.policies.clear();
     this.columns.clear();
     this.owners.clear();
@@ -102,6 +108,9 @@ class AccessCache {
       if (change.kind === 'apiKey') {
         for (const [prefix, key] of this.keys)
           if (key.id === change.apiKeyId) this.keys.delete(prefix);
+      } else if (change.kind === 'membership') {
+        for (const [who, membership] of this.memberships)
+          if (membership.id === change.membershipId) this.memberships.delete(who);
       } else if (change.kind === 'policies') {
         this.policies.delete(change.datasetId);
       } else if (change.kind === 'versions') {
@@ -299,6 +308,29 @@ export async function apiKeyByPrefix(
   const key = await load();
   if (key) cache.store(cache.keys, generation, prefix, key);
   return key;
+}
+
+/**
+ * The membership of a user in an org, from the cache (brought up to the database's epoch first,
+ * unless the request has `synced` it already) or the database; an absent one is never cached.
+ */
+export async function membershipOf(
+  db: Db,
+  userId: string,
+  orgId: string,
+  load: () => Promise<Membership | undefined>,
+  synced = false,
+): Promise<Membership | undefined> {
+  const cache = accessCacheOf(db);
+  if (!cache) return load();
+  if (!synced) await syncAccessCache(cache);
+  const who = `${userId}:${orgId}`;
+  const hit = cache.memberships.get(who);
+  if (hit) return hit;
+  const generation = cache.generation;
+  const membership = await load();
+  if (membership) cache.store(cache.memberships, generation, who, membership);
+  return membership;
 }
 
 /** Records that a key was used; written in batches (`LAST_USED_FLUSH_MS`). */

@@ -281,12 +281,7 @@ export async function setMemberRole(
   assertCanGrant(ctx, input.role);
   const target = await findMembership(ctx, input.membershipId);
   await assertCanManage(ctx, target, input.role);
-  const [updated] = await ctx.db
-    .update(memberships)
-    .set({ role: input.role, updatedAt: sql`now()` })
-    .where(eq(memberships.id, target.id))
-    .returning();
-  return updated!;
+  return changeMembership(ctx, target.id, { role: input.role });
 }
 
 export async function setMemberAttributes(
@@ -294,19 +289,39 @@ export async function setMemberAttributes(
   input: { membershipId: string; attributes: Record<string, string> },
 ): Promise<Membership> {
   const target = await findMembership(ctx, input.membershipId);
-  const [updated] = await ctx.db
-    .update(memberships)
-    .set({ attributes: input.attributes, updatedAt: sql`now()` })
-    .where(eq(memberships.id, target.id))
-    .returning();
-  return updated!;
+  return changeMembership(ctx, target.id, { attributes: input.attributes });
 }
 
 export async function removeMember(ctx: AuthedContext, membershipId: string): Promise<Membership> {
   const target = await findMembership(ctx, membershipId);
   await assertCanManage(ctx, target, null);
-  await ctx.db.delete(memberships).where(eq(memberships.id, target.id));
+  const epoch = await ctx.db.transaction(async (tx) => {
+    await tx.delete(memberships).where(eq(memberships.id, target.id));
+    return bumpAccessEpoch(tx);
+  });
+  accessChanged(ctx, epoch, [{ kind: 'membership', membershipId: target.id }]);
   return target;
+}
+
+/**
+ * Updates a membership and, in the same transaction, bumps the access epoch: the caches of every
+ * process drop it before the next request (src/access/cache.ts).
+ */
+async function changeMembership(
+  ctx: AuthedContext,
+  membershipId: string,
+  changes: Partial<Pick<Membership, 'role' | 'attributes'>>,
+): Promise<Membership> {
+  const { updated, epoch } = await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(memberships)
+      .set({ ...changes, updatedAt: sql`now()` })
+      .where(eq(memberships.id, membershipId))
+      .returning();
+    return { updated: row!, epoch: await bumpAccessEpoch(tx) };
+  });
+  accessChanged(ctx, epoch, [{ kind: 'membership', membershipId }]);
+  return updated;
 }
 
 /** Batch loaders: each returns only rows visible from `orgId`, in any order. */

@@ -1,7 +1,7 @@
 import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { apiKeys, memberships, type Role } from '../../db/schema/auth';
-import { apiKeyByPrefix, recordKeyUse } from '../access/cache';
+import { apiKeyByPrefix, membershipOf, recordKeyUse } from '../access/cache';
 import { UnauthenticatedError } from '../errors';
 import { isApiKeyFormat, parseApiKey, secretMatches } from './api-keys';
 import { verifyToken } from './tokens';
@@ -40,15 +40,29 @@ export async function resolveViewer(
   const credential = match[1]!;
   return isApiKeyFormat(credential)
     ? viewerFromApiKey(db, credential, synced)
-    : viewerFromToken(db, secret, credential);
+    : viewerFromToken(db, secret, credential, synced);
 }
 
-async function viewerFromToken(db: Db, secret: string, token: string): Promise<Viewer> {
+async function viewerFromToken(
+  db: Db,
+  secret: string,
+  token: string,
+  synced: boolean,
+): Promise<Viewer> {
   const claims = await verifyToken(secret, token);
-  const [membership] = await db
-    .select()
-    .from(memberships)
-    .where(and(eq(memberships.userId, claims.userId), eq(memberships.orgId, claims.orgId)));
+  const membership = await membershipOf(
+    db,
+    claims.userId,
+    claims.orgId,
+    async () => {
+      const [row] = await db
+        .select()
+        .from(memberships)
+        .where(and(eq(memberships.userId, claims.userId), eq(memberships.orgId, claims.orgId)));
+      return row;
+    },
+    synced,
+  );
   if (!membership) throw new UnauthenticatedError('Membership no longer exists.');
   return viewerOfMembership(membership, claims.expiresAt);
 }

@@ -10,7 +10,8 @@ import { startTestServer, type TestServer, usingPostgres } from '../helpers/serv
  * reading, another process (on PostgreSQL; the same one on PGlite) makes the change, and the
  * first process's very next request already answers under the change. Each cached thing has its
  * own case: policies (row filter, hidden column, removal), a column's sensitivity, an API key,
- * and the dataset and version rows the gate opens on (a new version, a rename, a deletion).
+ * the dataset and version rows the gate opens on (a new version, a rename, a deletion), and a
+ * signed-in member's membership (a role change, a removal).
  */
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -269,6 +270,42 @@ describe(usingPostgres ? 'access caches across two API processes' : 'access cach
     expect(deleted.data.deleteDataset.__typename).toBe('Dataset');
     expect((await gated()).code).toBe('NOT_FOUND');
     expect((await gated(1)).code).toBe('NOT_FOUND');
+  });
+
+  it("a member's role change and removal are obeyed by the other process at once", async () => {
+    const invited = await changer(
+      `mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
+        ... on InviteMemberPayload { temporaryPassword membership { id } } } }`,
+      { input: { email: 'member@cache.example', name: 'M', role: 'ADMIN' } },
+      owner,
+    );
+    const { temporaryPassword, membership } = invited.data.inviteMember;
+    const login = await changer(
+      'mutation($input: LoginInput!) { login(input: $input) { ... on AuthPayload { token } } }',
+      { input: { email: 'member@cache.example', password: temporaryPassword } },
+    );
+    const token = login.data.login.token as string;
+    const role = async () => (await reader('{ viewer { role } }', {}, token)) as any;
+    // Warm the reader's cache (twice: the second is served from it).
+    for (let i = 0; i < 2; i++) expect((await role()).data.viewer.role).toBe('ADMIN');
+
+    const changed = await changer(
+      'mutation($m: ID!) { setMemberRole(membershipId: $m, role: VIEWER) { __typename } }',
+      { m: membership.id },
+      owner,
+    );
+    expect(changed.data.setMemberRole.__typename).toBe('Membership');
+    expect((await role()).data.viewer.role).toBe('VIEWER');
+
+    const removed = await changer(
+      'mutation($m: ID!) { removeMember(membershipId: $m) { __typename } }',
+      { m: membership.id },
+      owner,
+    );
+    expect(removed.data.removeMember.__typename).toBe('Membership');
+    const refused = await role();
+    expect(refused.status).toBe(401);
+    expect(refused.errors[0].extensions.code).toBe('UNAUTHENTICATED');
   });
 
   it('a revoked key is refused by the other process at once; its use was recorded', async () => {
