@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { type InsightsRun, insightsRuns } from '../../db/schema/insights';
 import { type Gate, openGate } from '../access/gate';
 import type { AuthedContext } from '../context';
@@ -106,23 +106,44 @@ async function load(ctx: AuthedContext, source: InsightsSource): Promise<Insight
   };
 }
 
-/** The run computing this version for this visibility: the existing one, or a new one queued. */
+/**
+ * The run computing this version for this visibility: the existing one, a new one queued, or a
+ * failed or cancelled one queued again (as this requester, its error and progress cleared). One
+ * statement decides, so of two requests at once only one queues it and sends its job.
+ */
 async function queueRun(ctx: AuthedContext, gate: Gate, fingerprint: string): Promise<InsightsRun> {
-  const [created] = await ctx.db
+  const requester = { membershipId: ctx.viewer.membershipId, apiKeyId: ctx.viewer.apiKeyId };
+  const [queued] = await ctx.db
     .insert(insightsRuns)
     .values({
       datasetId: gate.dataset.id,
       versionId: gate.version.id,
       fingerprint,
-      membershipId: ctx.viewer.membershipId,
-      apiKeyId: ctx.viewer.apiKeyId,
+      ...requester,
       totalSteps: STEPS.length,
     })
-    .onConflictDoNothing()
+    .onConflictDoUpdate({
+      target: [insightsRuns.versionId, insightsRuns.fingerprint],
+      set: {
+        ...requester,
+        status: 'QUEUED',
+        error: null,
+        step: 0,
+        totalSteps: STEPS.length,
+        phase: null,
+        cancelRequested: false,
+        worker: null,
+        queuedAt: sql`now()`,
+        startedAt: null,
+        finishedAt: null,
+        heartbeatAt: null,
+      },
+      setWhere: inArray(insightsRuns.status, ['FAILED', 'CANCELLED']),
+    })
     .returning();
-  if (created) {
-    await ctx.jobs.send(INSIGHTS_JOB, { runId: created.id });
-    return created;
+  if (queued) {
+    await ctx.jobs.send(INSIGHTS_JOB, { runId: queued.id });
+    return queued;
   }
   const [existing] = await ctx.db
     .select()
