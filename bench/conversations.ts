@@ -168,7 +168,7 @@ export async function benchConversations(): Promise<void> {
           writeConversations(
             tx,
             org!.id,
-            analyzed.map((record) => ({ record, llm: null })),
+            analyzed.map((record) => ({ record, answer: null })),
           ),
         );
       }

@@ -29,6 +29,7 @@ import {
   type Granularity,
   type TimeStats,
 } from '../src/conversations/analytics';
+import type { Categorizer } from '../src/conversations/categorizer';
 import type { ConversationEvent } from '../src/conversations/events';
 import {
   ConversationIngestError,
@@ -36,7 +37,6 @@ import {
   resumeIngest,
   startIngest,
 } from '../src/conversations/ingest';
-import type { Categorizer } from '../src/conversations/llm';
 import { type ClassifierLabel, trainConversationClassifier } from '../src/conversations/model';
 import { recategorizeRun, startRecategorize } from '../src/conversations/recategorize';
 import type { IngestFormat } from '../src/conversations/records';

@@ -192,7 +192,7 @@ export async function seedDemoConversations(
     await writeConversations(
       tx,
       orgId,
-      records.map((record) => ({ record: analyzeRecord(record, taxonomy), llm: null })),
+      records.map((record) => ({ record: analyzeRecord(record, taxonomy), answer: null })),
     );
     if (demoKeyId)
       await tx

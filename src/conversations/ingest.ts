@@ -14,7 +14,7 @@ import { executeRun, runsOf } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
 import type { ConversationEvent } from './events';
 import { type ConversationRecord, type IngestFormat, readConversationFile } from './records';
-import { categorizationOf, llmCategorization } from './service';
+import { categorizationOf, categorizerAnswer } from './service';
 import { CATEGORIZE_TASK } from './tasks';
 import { type RecordToWrite, writeConversations } from './write';
 
@@ -149,10 +149,10 @@ async function categorizeBatch(
     records: raw,
     taxonomy: settings.taxonomy,
   }).result;
-  const llmDeps = { db: deps.database.db, config: deps.config, log: deps.log };
+  const answerDeps = { db: deps.database.db, config: deps.config, log: deps.log };
   const out: RecordToWrite[] = [];
   for (const record of analyzed)
-    out.push({ record, llm: await llmCategorization(llmDeps, settings, record) });
+    out.push({ record, answer: await categorizerAnswer(answerDeps, settings, record) });
   return out;
 }
 

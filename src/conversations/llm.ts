@@ -2,21 +2,10 @@ import { z } from 'zod';
 import { SENTIMENT_LABELS, type TopicScore } from '../../db/schema/conversations';
 import { redactPersonalData } from '../datasets/pii';
 import { completeStructured, type LlmDeps } from '../llm/client';
-import type { ConversationAnalysis } from './analyze';
+import type { CategorizerAnswer } from './categorizer';
 import { INTENT_NAMES } from './intents';
 import type { ConversationRecord } from './records';
 import type { Taxonomy } from './topics';
-
-export const CATEGORIZERS = ['RULES', 'LLM', 'MODEL'] as const;
-export type Categorizer = (typeof CATEGORIZERS)[number];
-
-/**
- * What a categorizer other than the rules decides (the LLM all of it, trained classifiers topics
- * and intent); what it leaves out and the rest of a conversation's analytics stay computed.
- */
-export type LlmCategorization = Partial<
-  Pick<ConversationAnalysis, 'language' | 'topics' | 'intent' | 'sentimentScore' | 'sentimentLabel'>
->;
 
 /**
  * The answer's shape, checked before anything is stored: topics only from the organization's
@@ -55,7 +44,7 @@ export async function categorizeWithLlm(
   deps: LlmDeps,
   text: string,
   taxonomy: Taxonomy,
-): Promise<LlmCategorization | null> {
+): Promise<CategorizerAnswer | null> {
   if (!text.trim()) return null;
   const topics = Object.entries(taxonomy)
     .map(([topic, keywords]) => `- ${topic}: ${Object.keys(keywords).slice(0, 12).join(', ')}`)

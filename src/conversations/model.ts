@@ -23,7 +23,8 @@ import type { BackendPreference } from '../models/backend';
 import { predictRows, readyVersion } from '../models/cache';
 import { assertOutputsVisible, findModel, trainModel } from '../models/registry';
 import type { Algorithm, Hyperparameters } from '../models/types';
-import { customerText, type LlmCategorization } from './llm';
+import type { CategorizerAnswer } from './categorizer';
+import { customerText } from './llm';
 import type { ConversationRecord } from './records';
 
 /** What an organization can train a classifier of its conversations for. */
@@ -310,10 +311,10 @@ export async function modelCategorization(
   deps: { db: Db; config: { tfBackend: BackendPreference } },
   classifiers: ConversationClassifiers,
   record: Pick<ConversationRecord, 'messages'>,
-): Promise<LlmCategorization | null> {
+): Promise<CategorizerAnswer | null> {
   const text = customerText(record);
   if (!text.trim()) return null;
-  const out: LlmCategorization = {};
+  const out: CategorizerAnswer = {};
   if (classifiers.topic) {
     const version = await resolvedVersion(deps.db, classifiers.topic);
     if (version) {

@@ -10,7 +10,7 @@ import { executeRun, runsOf } from '../jobs/runs';
 import type { WorkerContext } from '../jobs/workers';
 import { analyzeConversation, type ConversationAnalysis } from './analyze';
 import type { ConversationEvent } from './events';
-import { categorizationOf, llmCategorization, messagesOf } from './service';
+import { categorizationOf, categorizerAnswer, messagesOf } from './service';
 
 export const RECATEGORIZE_JOB = 'conversations.recategorize';
 /** Conversations written per transaction: the unit a handed-back run resumes after. */
@@ -64,7 +64,7 @@ export async function runRecategorizeJob(worker: WorkerContext, runId: string): 
     { worker: worker.name, requeue },
     async (run) => {
       const settings = await categorizationOf(db, run.orgId);
-      const llmDeps = { db, config: deps.config, log: deps.log };
+      const answerDeps = { db, config: deps.config, log: deps.log };
       const inOrg = eq(conversations.orgId, run.orgId);
       const [{ total }] = (await db
         .select({ total: count() })
@@ -100,8 +100,8 @@ export async function runRecategorizeJob(worker: WorkerContext, runId: string): 
         const analyses: ConversationAnalysis[] = [];
         for (const c of batch) {
           const own = messages.filter((m) => m.conversationId === c.id);
-          const llm = await llmCategorization(llmDeps, settings, { messages: own });
-          analyses.push({ ...analyzeConversation(own, c, settings.taxonomy), ...(llm ?? {}) });
+          const answer = await categorizerAnswer(answerDeps, settings, { messages: own });
+          analyses.push({ ...analyzeConversation(own, c, settings.taxonomy), ...(answer ?? {}) });
         }
         const last = batch.at(-1)!.id;
         await db.transaction(async (tx) => {

@@ -20,7 +20,8 @@ import { redactPersonalData } from '../datasets/pii';
 import { InputError, NotFoundError } from '../errors';
 import { type LlmDeps, LlmNotConfiguredError } from '../llm/client';
 import { analyzeConversation, analyzeMessage } from './analyze';
-import { type Categorizer, categorizeWithLlm, customerText, type LlmCategorization } from './llm';
+import type { Categorizer, CategorizerAnswer } from './categorizer';
+import { categorizeWithLlm, customerText } from './llm';
 import { checkClassifiers, modelCategorization } from './model';
 import type { ConversationRecord, MessageRecord } from './records';
 import { checkTaxonomy, DEFAULT_TAXONOMY, type Taxonomy } from './topics';
@@ -227,11 +228,11 @@ export async function categorizationOf(db: Db, orgId: string): Promise<Categoriz
  * and a key is configured, its trained classifiers' with MODEL (`modelCategorization`); null
  * otherwise (the rules categorize). Call outside any transaction.
  */
-export async function llmCategorization(
+export async function categorizerAnswer(
   deps: LlmDeps,
   settings: Categorization,
   record: Pick<ConversationRecord, 'messages'>,
-): Promise<LlmCategorization | null> {
+): Promise<CategorizerAnswer | null> {
   if (settings.categorizer === 'MODEL')
     return modelCategorization(deps, settings.classifiers, record);
   if (settings.categorizer !== 'LLM' || !deps.config.openai.apiKey) return null;
@@ -254,7 +255,7 @@ export async function addMessage(
   const taxonomy = settings.taxonomy;
   // The model is asked before the transaction (its cache lives in the database too), about the
   // customer messages stored so far and the new one.
-  let llm: LlmCategorization | null = null;
+  let answer: CategorizerAnswer | null = null;
   if (
     settings.categorizer === 'MODEL' ||
     (settings.categorizer === 'LLM' && ctx.config.openai.apiKey)
@@ -265,7 +266,7 @@ export async function addMessage(
       .where(and(eq(conversations.id, conversationId), conversationVisibleTo(ctx.viewer, access)));
     if (!visible) throw new NotFoundError('Conversation');
     const earlier = await messagesOf(ctx.db, [conversationId]);
-    llm = await llmCategorization(ctx, settings, { messages: [...earlier, message] });
+    answer = await categorizerAnswer(ctx, settings, { messages: [...earlier, message] });
   }
   const { conversation, added } = await ctx.db.transaction(async (tx) => {
     const [current] = await tx
@@ -292,7 +293,7 @@ export async function addMessage(
       })
       .returning();
     const all = await messagesOf(tx, [conversationId]);
-    const analysis = { ...analyzeConversation(all, current, taxonomy), ...(llm ?? {}) };
+    const analysis = { ...analyzeConversation(all, current, taxonomy), ...(answer ?? {}) };
     const [conversation] = await tx
       .update(conversations)
       .set({ ...analysis, updatedAt: new Date() })

@@ -1,14 +1,14 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import type { AnalyzedRecord } from './analyze';
-import type { LlmCategorization } from './llm';
+import type { CategorizerAnswer } from './categorizer';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/** A categorized record to write, with the model's categorization when one replaces the rules'. */
+/** A categorized record to write, with the chosen categorizer's answer when one replaces the rules'. */
 export interface RecordToWrite {
   record: AnalyzedRecord;
-  llm: LlmCategorization | null;
+  answer: CategorizerAnswer | null;
 }
 
 /** What writing one record did: the conversation it is now, and whether it was new. */
@@ -41,8 +41,8 @@ export async function writeConversations(
   const last = new Map<string, RecordToWrite>();
   for (const item of items) last.set(item.record.externalId, item);
   const now = new Date().toISOString();
-  const conversationRows = [...last.values()].map(({ record: r, llm }) => {
-    const a = { ...r.analysis, ...(llm ?? {}) };
+  const conversationRows = [...last.values()].map(({ record: r, answer }) => {
+    const a = { ...r.analysis, ...(answer ?? {}) };
     return {
       external_id: r.externalId,
       channel: r.channel,
