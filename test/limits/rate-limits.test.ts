@@ -306,5 +306,48 @@ describe.skipIf(!usingPostgres)(
         await server.close();
       }
     });
+
+    it('writes a burst far below the limit in a statement or two, not one per request', async () => {
+      // An hour's window: the burst (milliseconds) all but never meets a window's last BATCH_MS,
+      // where every hit is counted in the store at once.
+      const server = await startTestServer({ PESO_RATE_LIMIT_WINDOW_SECONDS: '3600' });
+      const database = server.database;
+      if (database.kind !== 'postgres') throw new Error('PostgreSQL only');
+      // The real database, with its counting statements tallied on their way to it.
+      let writes = 0;
+      const sql = {
+        unsafe: (text: string, ...rest: unknown[]) => {
+          if (/insert into rate_limits/.test(text)) writes++;
+          return (database.sql.unsafe as (...args: unknown[]) => unknown)(text, ...rest);
+        },
+      };
+      const limiter = createRateLimiter({
+        database: { ...database, sql } as unknown as typeof database,
+        redisUrl: undefined,
+        config: { ...server.config.rateLimits, perKey: 1000 },
+        log: createLogger('silent'),
+      });
+      const apiKeyId = randomUUID();
+      const viewer = { apiKeyId, userId: null } as unknown as Viewer;
+      const requests = 50;
+      try {
+        for (let i = 0; i < requests; i++) await limiter.checkViewer(viewer);
+        // The first request learns the key's count from the store; the rest are held back and
+        // written together by the next flush (here: on close).
+        expect(writes).toBeGreaterThanOrEqual(1);
+        expect(writes).toBeLessThanOrEqual(2);
+        await limiter.close();
+        expect(writes).toBeLessThanOrEqual(3);
+        const [row] = await query<{ hits: number }>(
+          database,
+          'select hits from rate_limits where key = $1',
+          [`key:${apiKeyId}`],
+        );
+        expect(Number(row?.hits)).toBe(requests);
+      } finally {
+        await limiter.close();
+        await server.close();
+      }
+    });
   },
 );
