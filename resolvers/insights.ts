@@ -462,8 +462,32 @@ ComparisonRef.implement({
       description: 'The version compared with it.',
       resolve: (c) => c.b.version,
     }),
-    rowsA: t.exposeInt('rowsA', { description: 'Rows of a you may see.' }),
-    rowsB: t.exposeInt('rowsB', { description: 'Rows of b you may see.' }),
+    status: t.field({
+      type: StatusEnum,
+      description:
+        'READY, or COMPUTING while a job computes the insights of a side above the job threshold (`progressA`, `progressB`); until READY the row counts are null and `columns` is empty.',
+      resolve: (c) => c.status,
+    }),
+    progressA: t.field({
+      type: ProgressRef,
+      nullable: true,
+      description: 'The job computing the insights of a, while the comparison waits for it.',
+      resolve: (c) => c.progressA,
+    }),
+    progressB: t.field({
+      type: ProgressRef,
+      nullable: true,
+      description: 'The job computing the insights of b, while the comparison waits for it.',
+      resolve: (c) => c.progressB,
+    }),
+    rowsA: t.exposeInt('rowsA', {
+      nullable: true,
+      description: 'Rows of a you may see; null until READY.',
+    }),
+    rowsB: t.exposeInt('rowsB', {
+      nullable: true,
+      description: 'Rows of b you may see; null until READY.',
+    }),
     added: t.field({
       type: [SchemaColumnRef],
       description: 'Columns only in b.',
@@ -481,7 +505,7 @@ ComparisonRef.implement({
     }),
     columns: t.field({
       type: [ColumnComparisonRef],
-      description: 'Per column read in clear on both sides.',
+      description: 'Per column read in clear on both sides; empty until READY.',
       resolve: (c) => c.columns,
     }),
   }),

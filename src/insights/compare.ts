@@ -1,13 +1,19 @@
+import type { InsightsRun } from '../../db/schema/insights';
 import { NUMERIC } from '../access/compile';
 import { type Gate, openGate } from '../access/gate';
 import { gatedProfile } from '../access/profile';
 import type { AuthedContext } from '../context';
 import { type ColumnDrift, driftBetween } from '../drift/check';
 import { normalTwoSided } from '../drift/statistics';
-import { InputError } from '../errors';
+import { ForbiddenError, InputError } from '../errors';
 import { readCache, visibilityFingerprint } from './cache';
 import { studentTwoSided } from './correlations';
-import type { ComputedInsights } from './service';
+import {
+  type ComputedInsights,
+  type InsightsState,
+  type InsightsStatus,
+  insightsOf,
+} from './service';
 import { type ColumnSummary, type Summary, summarize } from './summary';
 
 export interface VersionSelector {
@@ -48,8 +54,14 @@ export interface ColumnComparison {
 export interface Comparison {
   a: Gate;
   b: Gate;
-  rowsA: number;
-  rowsB: number;
+  /** READY when compared; COMPUTING while a large side's insights are computed by a job (then
+   * `rowsA`, `rowsB` are null and `columns` is empty); FAILED when such a job failed. */
+  status: InsightsStatus;
+  /** The run computing a side's insights, while it is not READY. */
+  progressA: InsightsRun | null;
+  progressB: InsightsRun | null;
+  rowsA: number | null;
+  rowsB: number | null;
   added: Array<{ name: string; type: string }>;
   removed: Array<{ name: string; type: string }>;
   retyped: Array<{ name: string; from: string; to: string }>;
@@ -60,7 +72,9 @@ export interface Comparison {
  * Compares two versions (of one dataset or of two) as the viewer reads them: the schema diff over
  * the columns the viewer may know of, and for each column read in clear in both, the drift
  * statistics (the monitors' implementation), the change of the mean with Welch's t-test and of
- * the median with the Mann–Whitney test.
+ * the median with the Mann–Whitney test. A side above `insightsJobRows` rows is summarized by its
+ * insights (`insightsOf`: from the cache, else queued as an insights job); until every such side
+ * is cached the comparison is COMPUTING with the runs, and nothing else is read.
  */
 export async function compareDatasets(
   ctx: AuthedContext,
@@ -69,6 +83,9 @@ export async function compareDatasets(
 ): Promise<Comparison> {
   const [a, b] = await Promise.all([openGate(ctx, aSel), openGate(ctx, bSel)]);
   if (a.version.id === b.version.id) throw new InputError('Compare two different versions.', 'b');
+  // Both sides are checked before either side's job is queued.
+  if (a.access.mode !== 'ROWS' || b.access.mode !== 'ROWS')
+    throw new ForbiddenError('Insights need row access: this dataset is aggregate-only for you.');
   const known = (g: Gate) =>
     new Map(g.access.columns.filter((c) => c.rule !== 'HIDE').map((c) => [c.name, c]));
   const ka = known(a);
@@ -83,7 +100,23 @@ export async function compareDatasets(
     const other = kb.get(c.name);
     return other && other.type !== c.type ? [{ name: c.name, from: c.type, to: other.type }] : [];
   });
-  const [sa, sb] = await Promise.all([summaryOf(ctx, a), summaryOf(ctx, b)]);
+  const diff = { a, b, added, removed, retyped };
+  const [ia, ib] = await Promise.all([largeSide(ctx, a), largeSide(ctx, b)]);
+  const pending = [ia, ib].filter((s) => s && s.status !== 'READY');
+  if (pending.length)
+    return {
+      ...diff,
+      status: pending.some((s) => s!.status === 'FAILED') ? 'FAILED' : 'COMPUTING',
+      progressA: ia?.status === 'READY' ? null : (ia?.run ?? null),
+      progressB: ib?.status === 'READY' ? null : (ib?.run ?? null),
+      rowsA: null,
+      rowsB: null,
+      columns: [],
+    };
+  const [sa, sb] = await Promise.all([
+    ia?.insights?.summary ?? summaryOf(ctx, a),
+    ib?.insights?.summary ?? summaryOf(ctx, b),
+  ]);
   const common = sa.columns.filter((c) => {
     const o = sb.columns.find((x) => x.name === c.name);
     return o && o.type === c.type && c.count > 0 && o.count > 0 && c.kind !== 'TEMPORAL';
@@ -143,7 +176,29 @@ export async function compareDatasets(
           : null,
     };
   });
-  return { a, b, rowsA: sa.rows, rowsB: sb.rows, added, removed, retyped, columns };
+  return {
+    ...diff,
+    status: 'READY',
+    progressA: null,
+    progressB: null,
+    rowsA: sa.rows,
+    rowsB: sb.rows,
+    columns,
+  };
+}
+
+/**
+ * The insights state of a side above `insightsJobRows` rows (cached, or its run queued as the
+ * insights rule has it); null for a smaller side, which is summarized in the request.
+ */
+function largeSide(ctx: AuthedContext, gate: Gate): Promise<InsightsState> | null {
+  if (gate.version.rowCount <= ctx.config.insightsJobRows) return null;
+  return insightsOf(ctx, {
+    datasetId: gate.dataset.id,
+    versionId: gate.version.id,
+    version: gate.version.number,
+    gate,
+  });
 }
 
 /** A version's summary for the viewer: the cached insights when computed, else computed now. */

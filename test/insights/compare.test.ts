@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mannWhitney } from '../../src/insights/compare';
-import { vegaFile } from '../datasets/sources';
 import { signUpOwner, startTestServer, type TestServer } from '../helpers/server';
-import { close, loadVega, uploadVersion } from './insights-fixtures';
+import { carsSecondVersion, close, loadVega, uploadVersion } from './insights-fixtures';
 import { CARS_COMPARISON } from './references';
 
 let server: TestServer;
@@ -19,23 +18,11 @@ const COMPARE = `query($a: DatasetVersionSelector!, $b: DatasetVersionSelector!)
       mean { a b change t df p }
       median { a b change u p } } } }`;
 
-/** Version 2: the cars not from Japan, without Acceleration, with a new Rating column. */
-function secondVersion(): string {
-  const cars = JSON.parse(Buffer.from(vegaFile('cars.json')).toString('utf8')) as Array<
-    Record<string, unknown>
-  >;
-  return JSON.stringify(
-    cars
-      .filter((c) => c.Origin !== 'Japan')
-      .map(({ Acceleration: _, ...rest }, i) => ({ ...rest, Rating: i % 5 })),
-  );
-}
-
 beforeAll(async () => {
   server = await startTestServer();
   owner = await signUpOwner(server, 'compare');
   carsId = (await loadVega(server, owner.token, 'cars.json')).datasetId;
-  await uploadVersion(server, owner.token, carsId, 'cars.json', secondVersion());
+  await uploadVersion(server, owner.token, carsId, 'cars.json', carsSecondVersion());
   otherId = (await loadVega(server, owner.token, 'cars.json', 'cars-copy')).datasetId;
 }, 120_000);
 

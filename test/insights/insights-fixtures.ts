@@ -38,6 +38,18 @@ export async function uploadVersion(
   return uploaded.data!.uploadDatasetVersion.id as string;
 }
 
+/** Version 2: the cars not from Japan, without Acceleration, with a new Rating column. */
+export function carsSecondVersion(): string {
+  const cars = JSON.parse(Buffer.from(vegaFile('cars.json')).toString('utf8')) as Array<
+    Record<string, unknown>
+  >;
+  return JSON.stringify(
+    cars
+      .filter((c) => c.Origin !== 'Japan')
+      .map(({ Acceleration: _, ...rest }, i) => ({ ...rest, Rating: i % 5 })),
+  );
+}
+
 export const INSIGHTS = `query($id: ID!, $version: Int) { datasetInsights(datasetId: $id, version: $version) {
   status rows computedAt progress { status step totalSteps phase }
   columns { name type kind count nulls distinct min max earliest latest mean median std q1 q3 iqr mad
