@@ -22,6 +22,7 @@ import { useSharedSubscriptions } from './events/fanout';
 import { currentStanding, principalKey, type Standing } from './events/recheck';
 import { endStreams } from './events/stream';
 import { serveGraphqlWs, sharedPayload } from './events/websocket';
+import { readBody } from './http/body';
 import { DASHBOARD_PATH, dashboardRoute } from './http/dashboard';
 import {
   corsFor,
@@ -186,6 +187,8 @@ export async function startServer(deps: {
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
+    // Bodies are read (and bounded) by readBody before yoga sees them.
+    maxRequestBodySize: false,
     graphiql: config.graphiql && graphiqlOptions(schema, log),
     renderGraphiQL,
     cors: corsFor(config),
@@ -262,7 +265,18 @@ export async function startServer(deps: {
       void dashboard(req, res);
     else if (config.graphiql && req.url?.startsWith(GRAPHIQL_ASSET_PATH))
       void serveGraphiQLAsset(req, res);
-    else void yoga(req, res);
+    else if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS')
+      void yoga(req, res);
+    else
+      void readBody(req, res).then(
+        (body) => {
+          if (!body) return;
+          // Handed to yoga as it is: see readBody.
+          (req as IncomingMessage & { body?: Buffer }).body = body;
+          void yoga(req, res);
+        },
+        () => res.destroy(),
+      );
   });
   // Browsers do not apply CORS to WebSocket upgrades: the Origin is checked here instead.
   const wss = new WebSocketServer({
