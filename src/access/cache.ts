@@ -24,6 +24,7 @@ import type { EventBus } from '../events/bus';
  *   membership (role and attributes) a signed token names.
  * - A dataset's row and its latest version (what `openGate` starts from) live until the dataset
  *   is updated, gains a version or is deleted; its other versions (immutable rows) with it.
+ * - Pages of the datasets list live until any access change (creating a dataset is one).
  *
  * Every such change bumps `access_epoch` in the transaction that makes it, then, after commit,
  * drops the entries here and publishes `accessChanges` on the bus so other processes drop theirs
@@ -83,6 +84,12 @@ class AccessCache {
   readonly columns = new Map<string, DatasetColumn[]>();
   readonly owners = new Map<string, VersionOwner>();
   readonly datasets = new Map<string, DatasetEntry>();
+  /**
+   * Pages of the datasets list (`listDatasets`) by org, viewer kind and page: every change to
+   * what a page shows (a dataset created, updated, deleted or given a version, a policy) is an
+   * access change, and any access change drops them all.
+   */
+  readonly pages = new Map<string, unknown>();
   /** API keys used since the last flush of `last_used_at`. */
   readonly used = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
@@ -99,11 +106,13 @@ class AccessCache {
     this.columns.clear();
     this.owners.clear();
     this.datasets.clear();
+    this.pages.clear();
   }
 
   /** Drops what the changes touch, and takes note of the epoch they committed as. */
   apply(event: AccessChangeEvent): void {
     this.generation++;
+    this.pages.clear();
     for (const change of event.changes) {
       if (change.kind === 'apiKey') {
         for (const [prefix, key] of this.keys)
@@ -287,6 +296,33 @@ export function accessChanged(
     ACCESS_CHANGES_TOPIC,
     event,
   );
+}
+
+/**
+ * After a change committed by code with no bus at hand (a job's cleanup): drops this process's
+ * entries at once; other processes drop theirs at their next request, which reads the epoch.
+ */
+export function accessChangedHere(db: Db, epoch: number, changes: AccessChange[]): void {
+  accessCacheOf(db)?.apply({ epoch, changes });
+}
+
+/**
+ * A page of the datasets list from the cache (brought up to the database's epoch first) or
+ * read by `load` and kept until the next access change.
+ */
+export async function cachedPage<T>(
+  ctx: { db: Db },
+  key: string,
+  load: () => Promise<T>,
+): Promise<T> {
+  const cache = await cacheFor(ctx);
+  if (!cache) return load();
+  const hit = cache.pages.get(key) as T | undefined;
+  if (hit !== undefined) return hit;
+  const generation = cache.generation;
+  const page = await load();
+  cache.store(cache.pages, generation, key, page);
+  return page;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   datasetVersions,
   type Sensitivity,
 } from '../../db/schema/datasets';
-import { accessChanged, BUMP_EPOCH_SQL, bumpAccessEpoch } from '../access/cache';
+import { accessChanged, BUMP_EPOCH_SQL, bumpAccessEpoch, cachedPage } from '../access/cache';
 import { visibleRowCount } from '../access/gate';
 import {
   accessOfVersions,
@@ -49,6 +49,7 @@ export async function createDataset(
   input: { name: string; description?: string | null; tags?: string[] | null },
 ): Promise<Dataset> {
   let id = '';
+  let epoch = 0;
   try {
     await withLoadTransaction(ctx.database, async (tx) => {
       id = await insertDataset(tx, ctx.viewer, {
@@ -56,12 +57,16 @@ export async function createDataset(
         description: input.description ?? '',
         tags: input.tags ?? [],
       });
+      // A new dataset changes the lists that show it (cached until an access change).
+      const [bumped] = await tx.exec(BUMP_EPOCH_SQL);
+      epoch = Number(bumped?.n);
     });
   } catch (error) {
     if (isUniqueViolation(error))
       throw new ConflictError(`A dataset named "${input.name}" exists.`);
     throw error;
   }
+  accessChanged(ctx, epoch, [{ kind: 'versions', datasetId: id }]);
   const [dataset] = await ctx.db.select().from(datasets).where(eq(datasets.id, id));
   return dataset!;
 }
@@ -266,16 +271,24 @@ function datasetPage(db: Db, forApiKey: boolean) {
 
 /**
  * A page of the datasets the viewer can see, each read in the same statement as its latest
- * version (kept for `currentVersion` in this request: one statement instead of two).
+ * version (kept for `currentVersion` in this request: one statement instead of two), and kept in
+ * the access caches until the next access change (`cachedPage`): every write that changes what a
+ * page shows bumps the access epoch.
  */
 export async function listDatasets(ctx: AuthedContext, page: { limit: number; offset: number }) {
   const apiKeyId = ctx.viewer.kind === 'API_KEY' ? ctx.viewer.apiKeyId : null;
-  const rows = await datasetPage(ctx.db, apiKeyId !== null).execute({
-    orgId: ctx.viewer.orgId,
-    apiKeyId,
-    limit: page.limit,
-    offset: page.offset,
-  });
+  const { orgId } = ctx.viewer;
+  const rows = await cachedPage(
+    ctx,
+    `${orgId}:${apiKeyId ?? 'member'}:${page.limit}:${page.offset}`,
+    () =>
+      datasetPage(ctx.db, apiKeyId !== null).execute({
+        orgId,
+        apiKeyId,
+        limit: page.limit,
+        offset: page.offset,
+      }),
+  );
   const known = latestRead.get(ctx) ?? new Map<string, DatasetVersion | null>();
   latestRead.set(ctx, known);
   for (const row of rows)

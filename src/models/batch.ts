@@ -18,6 +18,7 @@ import {
   predictionRuns,
 } from '../../db/schema/models';
 import { type Gate, gatedStream, openGate, planAll, visibleRowCount } from '../access/gate';
+import { accessChangedHere, bumpAccessEpoch } from '../access/cache';
 import { datasetVisibleTo } from '../access/visibility';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, contextFor } from '../context';
@@ -69,9 +70,18 @@ export const predictionRunState = runsOf<PredictionRun>({
   // Nothing half-made stays: the dataset created for it goes (with its upload record). Its
   // version was written in one transaction that never committed.
   cleanup: async (db: Db, run: PredictionRun) => {
-    if (run.datasetId) await db.delete(datasets).where(eq(datasets.id, run.datasetId));
+    if (run.datasetId) await dropTarget(db, run.datasetId);
   },
 });
+
+/** Deletes the dataset made for a batch that did not happen: an access change like any deletion. */
+async function dropTarget(db: Db, datasetId: string): Promise<void> {
+  const epoch = await db.transaction(async (tx) => {
+    await tx.delete(datasets).where(eq(datasets.id, datasetId));
+    return bumpAccessEpoch(tx);
+  });
+  accessChangedHere(db, epoch, [{ kind: 'dataset', datasetId }]);
+}
 
 /** Every feature the model needs must be a column the caller reads in clear. */
 function checkFeatures(model: Model, gate: Gate): void {
@@ -185,7 +195,7 @@ export async function startBatchPrediction(
     });
     await send(run.id);
   } catch (error) {
-    await ctx.db.delete(datasets).where(eq(datasets.id, target.id));
+    await dropTarget(ctx.db, target.id);
     throw error;
   }
   ctx.log.info({ runId: run.id, datasetId: target.id }, 'batch prediction queued');

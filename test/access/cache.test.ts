@@ -272,6 +272,63 @@ describe(usingPostgres ? 'access caches across two API processes' : 'access cach
     expect((await gated(1)).code).toBe('NOT_FOUND');
   });
 
+  it('the datasets list is seen as it is by the other process: created, versioned, renamed, granted, deleted', async () => {
+    const LIST = '{ datasets(first: 50) { edges { node { id name currentVersion { number } } } } }';
+    const list = async (credential: string) => {
+      const res = await reader(LIST, {}, credential);
+      expect(res.errors).toBeUndefined();
+      return new Map<string, { name: string; version: number | null }>(
+        res.data.datasets.edges.map((e: any) => [
+          e.node.id,
+          { name: e.node.name, version: e.node.currentVersion?.number ?? null },
+        ]),
+      );
+    };
+    const key = await newKey('lister');
+    // Warm the reader's pages (twice: the second is served from the cache).
+    for (let i = 0; i < 2; i++) await list(owner);
+    for (let i = 0; i < 2; i++) expect((await list(key.secret)).size).toBe(0);
+
+    const created = await changer(
+      'mutation { createDataset(input: { name: "listed" }) { ... on Dataset { id } } }',
+      {},
+      owner,
+    );
+    const id = created.data.createDataset.id as string;
+    expect((await list(owner)).get(id)).toEqual({ name: 'listed', version: null });
+
+    const signed = await changer(
+      'mutation($d: ID!) { createUploadUrl(datasetId: $d, filename: "l.csv") { ... on UploadUrl { url } } }',
+      { d: id },
+      owner,
+    );
+    expect(
+      (await fetch(signed.data.createUploadUrl.url, { method: 'PUT', body: 'a\n1\n' })).status,
+    ).toBe(201);
+    expect((await list(owner)).get(id)).toEqual({ name: 'listed', version: 1 });
+
+    await changer(
+      'mutation($d: ID!) { updateDataset(id: $d, input: { name: "listed 2" }) { __typename } }',
+      { d: id },
+      owner,
+    );
+    expect((await list(owner)).get(id)?.name).toBe('listed 2');
+
+    const policy = await changer(
+      SET_POLICY,
+      { input: { datasetId: id, apiKeyId: key.apiKey.id } },
+      owner,
+    );
+    expect(policy.data.setDatasetPolicy.__typename).toBe('DatasetPolicy');
+    expect([...(await list(key.secret)).keys()]).toEqual([id]);
+    const removed = await changer(REMOVE_POLICY, { id: policy.data.setDatasetPolicy.id }, owner);
+    expect(removed.errors).toBeUndefined();
+    expect((await list(key.secret)).size).toBe(0);
+
+    await changer('mutation($d: ID!) { deleteDataset(id: $d) { __typename } }', { d: id }, owner);
+    expect((await list(owner)).has(id)).toBe(false);
+  });
+
   it("a member's role change and removal are obeyed by the other process at once", async () => {
     const invited = await changer(
       `mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
