@@ -17,8 +17,8 @@ import {
   type PredictionRun,
   predictionRuns,
 } from '../../db/schema/models';
-import { type Gate, gatedStream, openGate, planAll, visibleRowCount } from '../access/gate';
 import { accessChangedHere, bumpAccessEpoch } from '../access/cache';
+import { type Gate, gatedStream, openGate, planAll, visibleRowCount } from '../access/gate';
 import { datasetVisibleTo } from '../access/visibility';
 import { viewerFor } from '../auth/viewer';
 import { type AuthedContext, contextFor } from '../context';
