@@ -43,8 +43,39 @@ export async function signToken(
   return { token, expiresAt };
 }
 
+/** At most this many verified tokens are kept; the oldest kept goes first. */
+const VERIFIED_MAX = 10_000;
+
+/**
+ * Tokens whose signature was verified, by the whole token string (signature included), with
+ * the secret that verified them and their claims. A token is served from here only under that
+ * same secret and only before its `exp` (as `jwtVerify` judges it): equal strings carry equal
+ * signatures, so nothing here is trusted that was not verified under the secret asked for. A
+ * token cannot be revoked on its own; what can end it early is its membership, which
+ * `resolveViewer` checks on every request after this (src/access/cache.ts `membershipOf`).
+ */
+const verified = new Map<string, { secret: string; userId: string; orgId: string; exp: number }>();
+
 /** Verifies a token's signature and expiry; any failure is an `UnauthenticatedError`. */
 export async function verifyToken(secret: string, token: string): Promise<TokenClaims> {
+  const hit = verified.get(token);
+  if (hit && hit.secret === secret) {
+    if (Date.now() < hit.exp)
+      return { userId: hit.userId, orgId: hit.orgId, expiresAt: new Date(hit.exp) };
+    verified.delete(token);
+  }
+  const claims = await verifySignature(secret, token);
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(token, {
+    secret,
+    userId: claims.userId,
+    orgId: claims.orgId,
+    exp: claims.expiresAt.getTime(),
+  });
+  return claims;
+}
+
+async function verifySignature(secret: string, token: string): Promise<TokenClaims> {
   try {
     const { payload } = await jwtVerify(token, await key(secret), {
       issuer: ISSUER,
