@@ -4,6 +4,7 @@ import { openGate } from '../access/gate';
 import { viewerFor } from '../auth/viewer';
 import type { AuthedContext } from '../context';
 import { contextFor } from '../context';
+import { ForbiddenError } from '../errors';
 import { executeRun } from '../jobs/runs';
 import { defineJob, type JobDomain, type WorkerContext } from '../jobs/workers';
 import { visibilityFingerprint, writeCache } from './cache';
@@ -38,7 +39,7 @@ export async function runInsightsJob(worker: WorkerContext, runId: string): Prom
       const ctx = contextFor(deps, viewer, `insights-${runId}`) as AuthedContext;
       const gate = await openGate(ctx, { datasetId: run.datasetId, versionId: run.versionId });
       if (visibilityFingerprint(ctx, gate) !== run.fingerprint)
-        throw new Error('Access changed since the insights were requested.');
+        throw new ForbiddenError('Access changed since the insights were requested.');
       const insights = await computeInsights(ctx, gate, async (step, phase) => {
         await insightsRunKind.update(db, runId, { step, phase, totalSteps: STEPS.length });
       });
