@@ -61,7 +61,9 @@ export async function gatedMoments(
   if (names.length === 0) return { rows: await countRows(ctx, gate, action), columns: [] };
   const params = new Params();
   const cols = names.map((n) => clearColumn(gate.access, n, 'describe', 'columns'));
-  const ps = fractions(percentiles, params);
+  // Bound only when a numeric column uses it: an unused parameter has no type PostgreSQL can
+  // determine, and the statement would fail.
+  let boundPercentiles: string | null = null;
   const where = policyPredicate(gate.access, ctx.viewer, params);
   const first: string[] = ['count(*) as n'];
   const second: string[] = [];
@@ -71,6 +73,8 @@ export async function gatedMoments(
     first.push(`count(${raw}) as n${i}`, `count(distinct ${raw}) as d${i}`);
     if (NUMERIC.includes(c.type)) {
       const x = `${raw}::float8`;
+      boundPercentiles ??= fractions(percentiles, params);
+      const ps = boundPercentiles;
       first.push(
         `min(${x}) as lo${i}`,
         `max(${x}) as hi${i}`,
