@@ -46,6 +46,7 @@ import {
   resolveDocument,
   useTrustedDocuments,
 } from './http/trusted-documents';
+import { useInsightsReplay } from './insights/replay';
 import { type JobQueue, lazyJobQueue } from './jobs/queue';
 import { useDocumentLimits } from './limits/document';
 import {
@@ -212,6 +213,8 @@ export async function startServer(deps: {
       useAddressRateLimit(limiter, '/graphql'),
       useDocumentLimits(config.limits),
       useOperationLimits({ limits: config.limits, limiter }),
+      // After the limits: a replayed insights read is counted and priced like any other.
+      useInsightsReplay(),
       // REST routes (/api/v1) and /openapi.json: the same context and execute hooks as /graphql.
       useRest({ limiter, log }),
       // Each subscription event executed once per group of identical subscriptions.

@@ -3,6 +3,7 @@ import { query } from '../../db/client';
 import { type AuditEvent, auditEvents } from '../../db/schema/access';
 import type { AuthedContext } from '../context';
 import { InputError } from '../errors';
+import { unrepeatable } from '../insights/replay';
 import { Params } from './mask';
 
 /** What a gated read touched: the facts the audit log keeps. */
@@ -38,6 +39,8 @@ export async function recordRead(
   record: AuditRecord,
   history: HistoryRecord | null,
 ): Promise<void> {
+  // A result that wrote the audit log is never answered again without writing it.
+  unrepeatable(ctx);
   const p = new Params();
   const v = ctx.viewer;
   const textArray = (values: string[]) =>

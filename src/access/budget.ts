@@ -1,6 +1,7 @@
 import { query } from '../../db/client';
 import type { AuthedContext } from '../context';
 import { PrivacyBudgetExhaustedError } from '../errors';
+import { unrepeatable } from '../insights/replay';
 import { Params } from './mask';
 import type { Privacy } from './policy';
 
@@ -48,6 +49,7 @@ export async function spendPrivacyBudget(
   datasetId: string,
   privacy: Privacy,
 ): Promise<void> {
+  unrepeatable(ctx);
   const p = new Params();
   const { userId, apiKeyId } = credential(ctx);
   const epsilon = p.bind(String(privacy.epsilon), 'numeric');

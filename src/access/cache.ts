@@ -265,6 +265,15 @@ async function cacheFor(ctx: { db: Db }): Promise<AccessCache | null> {
   return cache;
 }
 
+/**
+ * The generation of the access caches for this request, after its epoch sync: it changes with
+ * every access change this process hears of or finds (null without caches).
+ */
+export async function accessGeneration(ctx: { db: Db }): Promise<number | null> {
+  const cache = await cacheFor(ctx);
+  return cache ? cache.generation : null;
+}
+
 /** `bumpAccessEpoch` as one statement, for transactions run on the driver itself. */
 export const BUMP_EPOCH_SQL =
   'insert into access_epoch (id, n) values (1, 1) on conflict (id) do update set n = access_epoch.n + 1 returning n';

@@ -7,6 +7,7 @@ import { runsOf } from '../jobs/runs';
 import { type Anomalies, findAnomalies } from './anomalies';
 import { readCache, visibilityFingerprint, writeCache } from './cache';
 import { type Correlations, correlate } from './correlations';
+import { unrepeatable } from './replay';
 import type { InsightsSource } from './source';
 import { type Summary, summarize } from './summary';
 
@@ -76,7 +77,11 @@ const loaded = new WeakMap<InsightsSource, Promise<InsightsState>>();
 export function insightsOf(ctx: AuthedContext, source: InsightsSource): Promise<InsightsState> {
   let state = loaded.get(source);
   if (!state) {
-    state = load(ctx, source);
+    state = load(ctx, source).then((loadedState) => {
+      // Unfinished (or failed) insights are answered afresh next time, never replayed.
+      if (loadedState.status !== 'READY') unrepeatable(ctx);
+      return loadedState;
+    });
     loaded.set(source, state);
   }
   return state;

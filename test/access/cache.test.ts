@@ -329,6 +329,35 @@ describe(usingPostgres ? 'access caches across two API processes' : 'access cach
     expect((await list(owner)).has(id)).toBe(false);
   });
 
+  it('a replayed insights read follows a policy change made by the other process at once', async () => {
+    const INSIGHTS = `query($id: ID!) { datasetInsights(datasetId: $id) {
+      status rows columns { name count mean } } }`;
+    const key = await newKey('insights');
+    await setPolicy(key.apiKey.id);
+    const insights = async () => {
+      const res = await reader(INSIGHTS, { id: datasetId }, key.secret);
+      expect(res.errors).toBeUndefined();
+      return res.data.datasetInsights;
+    };
+    // Twice: the second is a replay of the first.
+    for (let i = 0; i < 2; i++) {
+      const all = await insights();
+      expect(all.rows).toBe(3);
+      expect(all.columns.find((c: any) => c.name === 'score').mean).toBeCloseTo(16 / 3, 12);
+    }
+    await setPolicy(key.apiKey.id, { rowFilter: { column: 'score', gt: 4 } });
+    for (let i = 0; i < 2; i++) {
+      const narrowed = await insights();
+      expect(narrowed.rows).toBe(2);
+      expect(narrowed.columns.find((c: any) => c.name === 'score').mean).toBe(6.5);
+    }
+    const hidden = await changer(SENSITIVITY, { d: datasetId, c: 'score', s: 'SECRET' }, owner);
+    expect(hidden.data.setColumnSensitivity.__typename).not.toBe('Error');
+    const masked = await insights();
+    expect(masked.columns.map((c: any) => c.name)).not.toContain('score');
+    await changer(SENSITIVITY, { d: datasetId, c: 'score', s: 'NONE' }, owner);
+  });
+
   it("a member's role change and removal are obeyed by the other process at once", async () => {
     const invited = await changer(
       `mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
