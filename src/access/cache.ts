@@ -219,11 +219,61 @@ const EPOCH_SQL = 'select coalesce((select n from access_epoch where id = 1), 0)
 export async function syncAccessCache(cache: AccessCache): Promise<void> {
   const { database } = cache;
   if (database.kind !== 'postgres') return;
-  const [row] = await database.sql.unsafe<Array<{ n: string }>>(EPOCH_SQL, [], { prepare: true });
-  const epoch = Number(row?.n ?? 0);
+  const epoch = await readEpoch(database);
   if (epoch === cache.epoch) return;
   cache.clear();
   cache.epoch = epoch;
+}
+
+/** The database's access epoch now (PostgreSQL: one prepared statement). */
+async function readEpoch(database: Database): Promise<number> {
+  // PGlite is one process: its caches are dropped as changes happen, and it keeps no epoch.
+  if (database.kind !== 'postgres') return 0;
+  const [row] = await database.sql.unsafe<Array<{ n: string }>>(EPOCH_SQL, [], { prepare: true });
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * A read that serves each caller with a result read after the call: concurrent callers share
+ * reads. A read already under way began too early for a new caller, so the caller waits for the
+ * next one, which starts when the running one ends and serves everyone who arrived meanwhile —
+ * at most one read runs and one waits, whatever the number of callers.
+ */
+export function freshReads<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  let queued: Promise<T> | null = null;
+  const start = (): Promise<T> => {
+    const own: Promise<T> = read().finally(() => {
+      if (running === own) running = null;
+    });
+    running = own;
+    return own;
+  };
+  return () => {
+    if (!running) return start();
+    queued ??= running
+      .catch(() => {})
+      .then(() => {
+        queued = null;
+        return start();
+      });
+    return queued;
+  };
+}
+
+const epochReads = new WeakMap<Database, () => Promise<number>>();
+
+/**
+ * The access epoch as read by a statement that began after this call, so it covers every change
+ * committed before it; concurrent requests share such reads (`freshReads`).
+ */
+export function freshEpoch(database: Database): Promise<number> {
+  let reads = epochReads.get(database);
+  if (!reads) {
+    reads = freshReads(() => readEpoch(database));
+    epochReads.set(database, reads);
+  }
+  return reads();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createClient } from 'redis';
 import { type Database, isDatabaseUnavailable } from '../../db/client';
+import { freshEpoch } from '../access/cache';
 import type { Viewer } from '../auth/viewer';
 import type { RateLimitConfig } from '../config';
 import { RateLimitedError } from '../errors';
@@ -27,6 +28,7 @@ interface LimitStore {
   hitReadingEpoch?(
     keys: string[],
     windowMs: number,
+    by?: number[],
   ): Promise<{ counts: Array<{ hits: number; remainingMs: number }>; epoch: number }>;
   /** Milliseconds until every key may try to sign in again (0: now). */
   blockedFor(keys: string[]): Promise<number>;
@@ -92,8 +94,8 @@ function sqlStore(database: Database): LimitStore {
       const rows = await run<Row>(database, HIT_SQL, [amounts(keys, by), String(windowMs)]);
       return counted(keys, rows);
     },
-    async hitReadingEpoch(keys, windowMs) {
-      const rows = await run<Row>(database, HIT_EPOCH_SQL, [amounts(keys), String(windowMs)]);
+    async hitReadingEpoch(keys, windowMs, by) {
+      const rows = await run<Row>(database, HIT_EPOCH_SQL, [amounts(keys, by), String(windowMs)]);
       return { counts: counted(keys, rows), epoch: Number(rows[0]?.epoch ?? 0) };
     },
     async blockedFor(keys) {
@@ -353,6 +355,7 @@ export function createRateLimiter(deps: {
    * which live in memory anyway.
    */
   const held = new Map<string, { endsAt: number; known: number; pending: number }>();
+  // Addresses are held back too where the epoch is read with their count (PostgreSQL).
   let flushTimer: NodeJS.Timeout | null = null;
   const batched = deps.redisUrl !== undefined || deps.database.kind === 'postgres';
 
@@ -377,19 +380,27 @@ export function createRateLimiter(deps: {
     });
   }
 
-  async function countHeld(key: string, limit: number): Promise<void> {
-    const now = Date.now();
+  /** Whether a hit on `key` may be held back now (far below `limit`); if so, it is. */
+  function holdBack(key: string, limit: number): boolean {
     const entry = held.get(key);
-    if (entry && now < entry.endsAt - BATCH_MS && (entry.known + entry.pending + 1) * 2 <= limit) {
-      entry.pending++;
-      flushTimer ??= setTimeout(() => void flushHeld(), BATCH_MS);
-      flushTimer.unref();
-      return;
-    }
-    const add = (entry && now < entry.endsAt ? entry.pending : 0) + 1;
+    if (!entry || Date.now() >= entry.endsAt - BATCH_MS) return false;
+    if ((entry.known + entry.pending + 1) * 2 > limit) return false;
+    entry.pending++;
+    flushTimer ??= setTimeout(() => void flushHeld(), BATCH_MS);
+    flushTimer.unref();
+    return true;
+  }
+
+  /** The hits to add now for `key`: this one and any held back (which are then no longer held). */
+  function takeHeld(key: string): number {
+    const entry = held.get(key);
+    const add = (entry && Date.now() < entry.endsAt ? entry.pending : 0) + 1;
     if (entry) entry.pending = 0;
-    const [result] = (await guarded(() => store.hit([key], config.windowMs, [add]))) ?? [];
-    if (!result) return;
+    return add;
+  }
+
+  /** Remembers what the store said of `key`, and refuses when it is over `limit`. */
+  function counted(key: string, limit: number, result: { hits: number; remainingMs: number }) {
     const current = held.get(key);
     if (current) {
       current.known = result.hits;
@@ -399,6 +410,13 @@ export function createRateLimiter(deps: {
       held.set(key, { known: result.hits, endsAt: Date.now() + result.remainingMs, pending: 0 });
     }
     if (result.hits > limit) throw new RateLimitedError(seconds(result.remainingMs));
+  }
+
+  async function countHeld(key: string, limit: number): Promise<void> {
+    if (holdBack(key, limit)) return;
+    const add = takeHeld(key);
+    const [result] = (await guarded(() => store.hit([key], config.windowMs, [add]))) ?? [];
+    if (result) counted(key, limit, result);
   }
 
   const countViewer = batched ? countHeld : count;
@@ -413,10 +431,15 @@ export function createRateLimiter(deps: {
         await count(key, config.perAddress);
         return null;
       }
+      // Far below its limit, an address is counted like a credential (held back, written in a
+      // batch), and the request's epoch comes from a read that began after it arrived, shared
+      // with the requests that arrived alongside it (src/access/cache.ts `freshEpoch`).
+      if (holdBack(key, config.perAddress)) return guarded(() => freshEpoch(deps.database));
       const read = store.hitReadingEpoch;
-      const result = await guarded(() => read([key], config.windowMs));
+      const add = takeHeld(key);
+      const result = await guarded(() => read([key], config.windowMs, [add]));
       const hit = result?.counts[0];
-      if (hit && hit.hits > config.perAddress) throw new RateLimitedError(seconds(hit.remainingMs));
+      if (hit) counted(key, config.perAddress, hit);
       return result?.epoch ?? null;
     },
     checkViewer: (viewer) =>
