@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { modelVersions } from '../db/schema/models';
 import { predictRows } from '../src/models/cache';
@@ -7,6 +9,53 @@ import { benchPlatform } from './setup';
 
 const CONNECTIONS = Number(process.env.BENCH_PREDICT_CONNECTIONS ?? 16);
 const SECONDS = Number(process.env.BENCH_PREDICT_SECONDS ?? 10);
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+/**
+ * On PostgreSQL, an API process of its own on the same database (as `npm start` runs it, no
+ * workers), so the server does not share this process with the load it answers; its URL.
+ */
+async function serverProcess(url: string, secret: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: {
+      ...process.env,
+      DATABASE_URL: url,
+      PESO_SECRET: secret,
+      PESO_DEMO: 'off',
+      PESO_WORKERS: '0',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      PESO_RATE_LIMIT_PER_KEY: '100000000',
+      PESO_RATE_LIMIT_PER_ADDRESS: '100000000',
+      // BENCH_PREDICT_PROFILE=dir: a CPU profile of the API process, written there on exit.
+      ...(process.env.BENCH_PREDICT_PROFILE
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PREDICT_PROFILE}` }
+        : {}),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`API process exited (${code}):\n${out}`)));
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /GraphiQL at (\S+\/graphql)/.exec(out);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+  });
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 /** 2,000 rows: a class from two numeric features and a category (an MLP learns it). */
 function csv(): string {
@@ -129,6 +178,14 @@ export async function benchPredict(): Promise<void> {
     rows.map(async (row) => (await predictRows(config.tfBackend, version!, [row]))[0]!.value),
   );
 
+  // PostgreSQL: the GraphQL side is a separate API process (BENCH_PREDICT_SAME_PROCESS=1 keeps it
+  // in this one); PGlite is one process's database, so its server stays here.
+  const own =
+    config.database.kind === 'postgres' && process.env.BENCH_PREDICT_SAME_PROCESS !== '1'
+      ? await serverProcess(config.database.url, config.secret)
+      : null;
+  const target = own?.endpoint ?? endpoint;
+  console.log(`predict: GraphQL server ${own ? 'in its own process' : 'in the bench process'}`);
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const query =
     'query($v: ID!, $rows: [JSON!]!) { predict(versionId: $v, rows: $rows) { ... on PredictionResult { predictions { value } } ... on Error { code message } } }';
@@ -137,7 +194,7 @@ export async function benchPredict(): Promise<void> {
       const row = i % rows.length;
       const body = JSON.stringify({ query, variables: { v: versionId, rows: [rows[row]] } });
       const req = request(
-        endpoint,
+        target,
         {
           method: 'POST',
           agent,
@@ -165,13 +222,15 @@ export async function benchPredict(): Promise<void> {
 
   const inProcess = (i: number) =>
     predictRows(config.tfBackend, version!, [rows[i % rows.length]!]);
-  // Warm both paths, then alternate them twice.
-  await load(CONNECTIONS, 1, post);
-  const statements = database.stats.statements;
-  for (let i = 0; i < 50; i++) await post(i);
-  console.log(
-    `statements per GraphQL predict: ${((database.stats.statements - statements) / 50).toFixed(1)}`,
-  );
+  // Warm both paths (the server for 3 s: its first seconds are compiling), then alternate twice.
+  await load(CONNECTIONS, 3, post);
+  if (!own) {
+    const statements = database.stats.statements;
+    for (let i = 0; i < 50; i++) await post(i);
+    console.log(
+      `statements per GraphQL predict: ${((database.stats.statements - statements) / 50).toFixed(1)}`,
+    );
+  }
   await load(1, 1, inProcess);
   const results: string[] = [];
   for (let round = 1; round <= 2; round++) {
@@ -188,6 +247,7 @@ export async function benchPredict(): Promise<void> {
     console.log(results.at(-1));
   }
   agent.destroy();
+  await own?.stop();
   await bench.close();
 }
 
