@@ -257,15 +257,23 @@ describe.skipIf(!usingPostgres)('scale-out on PostgreSQL', () => {
       token,
     );
     const runId = train.data.trainModel.id;
-    const status = async () =>
-      (
-        await gql(
+    // A poll refused for now (429, 503) is asked again; any other answer without data fails
+    // the test with what the API said.
+    const status = async (): Promise<any> => {
+      for (let attempt = 0; ; attempt++) {
+        const res = await gql(
           c,
           'query($id: ID!) { trainingRun(id: $id) { status error epochsDone } }',
           { id: runId },
           token,
-        )
-      ).data.trainingRun;
+        );
+        if (res.data?.trainingRun) return res.data.trainingRun;
+        const code = res.errors?.[0]?.extensions?.code;
+        if ((code !== 'RATE_LIMITED' && code !== 'SERVICE_UNAVAILABLE') || attempt > 50)
+          throw new Error(`trainingRun: ${JSON.stringify(res)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
     const worker = start(WORKER, env, /Peso worker ready/);
     children.push(worker.child);
     await worker.started;
