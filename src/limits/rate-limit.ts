@@ -352,10 +352,10 @@ export function createRateLimiter(deps: {
    * `BATCH_MS`. Near its limit, in a new window, or unknown here, a hit is counted in the store
    * at once (with the held-back hits), so refusals are as exact as before: a burst from P
    * processes within one batch can pass at most P / 2 × the limit. Not for PGlite's counters,
-   * which live in memory anyway.
+   * which live in memory anyway. Addresses are held back the same way where their count would
+   * read the access epoch (PostgreSQL without Redis): see `checkAddress`.
    */
   const held = new Map<string, { endsAt: number; known: number; pending: number }>();
-  // Addresses are held back too where the epoch is read with their count (PostgreSQL).
   let flushTimer: NodeJS.Timeout | null = null;
   const batched = deps.redisUrl !== undefined || deps.database.kind === 'postgres';
 
