@@ -3,7 +3,7 @@ import { query } from '../../db/client';
 import { type AuditEvent, auditEvents } from '../../db/schema/access';
 import type { AuthedContext } from '../context';
 import { InputError } from '../errors';
-import { unrepeatable } from '../insights/replay';
+import { unrepeatable } from './effects';
 import { Params } from './mask';
 
 /** What a gated read touched: the facts the audit log keeps. */

@@ -1,7 +1,7 @@
 import { query } from '../../db/client';
 import type { AuthedContext } from '../context';
 import { PrivacyBudgetExhaustedError } from '../errors';
-import { unrepeatable } from '../insights/replay';
+import { unrepeatable } from './effects';
 import { Params } from './mask';
 import type { Privacy } from './policy';
 

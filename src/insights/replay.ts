@@ -10,6 +10,7 @@ import {
   visitWithTypeInfo,
 } from 'graphql';
 import { accessGeneration } from '../access/cache';
+import { isUnrepeatable } from '../access/effects';
 import type { AppContext } from '../context';
 
 /**
@@ -25,7 +26,7 @@ import type { AppContext } from '../context';
  *   types below;
  * - it has no errors, and nothing during execution marked it unrepeatable: an insights state
  *   that is not READY, or any gated read (which writes the audit log or spends a privacy budget,
- *   effects a replay would skip) — see `unrepeatable`.
+ *   effects a replay would skip) — see `unrepeatable` (src/access/effects.ts).
  * Keys hold the access generation (after the request's epoch sync), the viewer (kind, principal,
  * org, role) and the operation; entries are bounded in number.
  */
@@ -52,17 +53,6 @@ const MAX_ENTRIES = 500;
 
 /** Reads answered from memory, and results kept, since the process started (for tests and metrics). */
 export const replayStats = { replayed: 0, kept: 0 };
-
-const UNREPEATABLE = Symbol('unrepeatable');
-
-/** Marks the request's result as one that must not be replayed (it had an effect, or is unfinished). */
-export function unrepeatable(ctx: object): void {
-  (ctx as { [UNREPEATABLE]?: boolean })[UNREPEATABLE] = true;
-}
-
-function isUnrepeatable(ctx: object): boolean {
-  return (ctx as { [UNREPEATABLE]?: boolean })[UNREPEATABLE] === true;
-}
 
 const replayable = new WeakMap<DocumentNode, Map<string | null, boolean>>();
 

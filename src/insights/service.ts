@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { type InsightsRun, insightsRuns } from '../../db/schema/insights';
+import { unrepeatable } from '../access/effects';
 import { type Gate, openGate } from '../access/gate';
 import type { AuthedContext } from '../context';
 import { ForbiddenError } from '../errors';
@@ -7,7 +8,6 @@ import { runsOf } from '../jobs/runs';
 import { type Anomalies, findAnomalies } from './anomalies';
 import { readCache, visibilityFingerprint, writeCache } from './cache';
 import { type Correlations, correlate } from './correlations';
-import { unrepeatable } from './replay';
 import type { InsightsSource } from './source';
 import { type Summary, summarize } from './summary';
 
