@@ -8,6 +8,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { addBuiltInArrays } from './arrays';
 
 /** Where the data lives: embedded PGlite (in memory when `dataDir` is null) or PostgreSQL. */
 export type DatabaseTarget =
@@ -81,7 +82,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   };
 }
 
-function openPostgres(url: string): Database {
+export function openPostgres(url: string): Extract<Database, { kind: 'postgres' }> {
   const client = postgres(url, {
     max: 10,
     onnotice: () => {},
@@ -90,7 +91,13 @@ function openPostgres(url: string): Database {
     // 20 s, so after an outage of a few seconds the LISTEN connection (which inherits this)
     // would stay away long after PostgreSQL is back.
     backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
+    // postgres.js would otherwise query the catalog for array types as each connection starts,
+    // and drop that query's promise: a connection lost or cancelled during it (a restart, an
+    // outage) became an unhandled rejection, which ends the process. The built-in array types
+    // are added below instead (addBuiltInArrays).
+    fetch_types: false,
   });
+  addBuiltInArrays(client);
   const stats = { statements: 0 };
   const db = drizzlePostgres(preparing(client), { logger: counter(stats) }) as unknown as Db;
   return {
