@@ -44,6 +44,8 @@ export function useRequestLog(log: Logger, ids: WeakMap<Request, string>): Plugi
     onResponse({ request, response }) {
       const requestId = ids.get(request);
       if (requestId) response.headers.set('x-request-id', requestId);
+      // Below the info level (LOG_LEVEL=warn) the line is not built at all.
+      if (!log.isLevelEnabled('info')) return;
       const url = new URL(request.url);
       const operation = operations.get(request);
       log.info(

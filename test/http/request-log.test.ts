@@ -13,6 +13,7 @@ import { signUpOwner, startTestServer, type TestServer } from '../helpers/server
 let server: TestServer;
 let owner: Awaited<ReturnType<typeof signUpOwner>>;
 const lines: Array<Record<string, any>> = [];
+let log: ReturnType<typeof createLogger>;
 
 const logged = (msg: string) => lines.filter((l) => l.msg === msg);
 
@@ -23,7 +24,8 @@ beforeAll(async () => {
       done();
     },
   });
-  server = await startTestServer({}, { log: createLogger('info', sink) });
+  log = createLogger('info', sink);
+  server = await startTestServer({}, { log });
   owner = await signUpOwner(server, 'request-log');
 });
 
@@ -69,6 +71,26 @@ describe('request logs', () => {
     const unparsable = await line('log-unparsable');
     expect(unparsable.operation).toBeUndefined();
     expect(unparsable.path).toBe('/graphql');
+  });
+
+  it('are not written below the info level, and the request id is still answered', async () => {
+    const send = (requestId: string) =>
+      fetch(server.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+    log.level = 'warn';
+    try {
+      const quiet = await send('log-quiet');
+      expect(quiet.headers.get('x-request-id')).toBe('log-quiet');
+    } finally {
+      log.level = 'info';
+    }
+    // The line of a later request is written: the quiet one would be there before it.
+    await send('log-loud');
+    await until(() => logged('request').find((l) => l.requestId === 'log-loud'));
+    expect(logged('request').find((l) => l.requestId === 'log-quiet')).toBeUndefined();
   });
 
   it('include signed uploads and exports, by route and without the signed token', async () => {
