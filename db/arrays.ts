@@ -40,30 +40,39 @@ type Serialize = (value: unknown) => unknown;
  */
 export function parseArray(text: string, element: Parse): unknown[] {
   let i = text.charCodeAt(0) === 91 /* [ */ ? text.indexOf('=') + 1 : 0;
+  const end = text.length;
+  const malformed = () => new Error(`Malformed array literal: ${text.slice(0, 100)}`);
   const level = (): unknown[] => {
+    if (text[i] !== '{') throw malformed();
     const out: unknown[] = [];
-    i++; // the opening brace
+    i++;
     if (text[i] === '}') {
       i++;
       return out;
     }
-    for (;;) {
+    while (i < end) {
       if (text[i] === '{') out.push(level());
       else if (text[i] === '"') {
         let value = '';
-        for (i++; text[i] !== '"'; i++) value += text[i] === '\\' ? text[++i] : text[i];
+        for (i++; i < end && text[i] !== '"'; i++) value += text[i] === '\\' ? text[++i] : text[i];
+        if (i >= end) throw malformed();
         i++;
         out.push(element(value));
       } else {
         const start = i;
-        while (text[i] !== ',' && text[i] !== '}') i++;
+        while (i < end && text[i] !== ',' && text[i] !== '}') i++;
         const value = text.slice(start, i);
         out.push(value.toUpperCase() === 'NULL' ? null : element(value));
       }
-      if (text[i++] === '}') return out;
+      const separator = text[i++];
+      if (separator === '}') return out;
+      if (separator !== ',') throw malformed();
     }
+    throw malformed();
   };
-  return level();
+  const result = level();
+  if (i !== end) throw malformed();
+  return result;
 }
 
 /** The text form of a JavaScript array (nested for more dimensions), each element quoted. */

@@ -48,6 +48,12 @@ describe('the text form of arrays', () => {
     }
   });
 
+  it('refuses a malformed literal rather than reading past it', () => {
+    for (const text of ['', '{', '{"a', '{a', '{a}x', 'x', '{"a"b}', '{a\\']) {
+      expect(() => parseArray(text, String), text).toThrow(/Malformed array literal/);
+    }
+  });
+
   it('writes a literal PostgreSQL reads back as the same array', async () => {
     const values = ['a', null, 'b c', 'NULL', 'with "quotes"', 'back\\slash', '{x}', ''];
     const literal = serializeArray(values, String);
