@@ -372,10 +372,16 @@ describe('no N+1', () => {
       const me = await signUpOwner(server, `n1-${count}`);
       for (let i = 0; i < count; i++) await loadCustomers(server, me.token, `set-${i}`);
       await server.gql(NESTED, {}, me.token);
-      const before = server.database.stats.statements;
-      const res = await server.gql(NESTED, {}, me.token);
-      expect(res.data?.datasets.edges).toHaveLength(count);
-      return server.database.stats.statements - before;
+      // The counter is the whole database handle's: work that the uploads left running (jobs in
+      // this process) can only add to it, so the request's own count is the least of three.
+      let least = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 3; i++) {
+        const before = server.database.stats.statements;
+        const res = await server.gql(NESTED, {}, me.token);
+        expect(res.data?.datasets.edges).toHaveLength(count);
+        least = Math.min(least, server.database.stats.statements - before);
+      }
+      return least;
     }
     const two = await statements(2);
     const six = await statements(6);
