@@ -5,7 +5,9 @@ import postgres from 'postgres';
 export async function scratchDatabase(baseUrl: string | undefined) {
   if (!baseUrl) return { url: 'memory://', drop: async () => {} };
   const name = `peso_bench_${randomBytes(6).toString('hex')}`;
-  const admin = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  // Only DDL here: no catalog query as the connection starts (see openPostgres for why).
+  const options = { max: 1, onnotice: () => {}, fetch_types: false };
+  const admin = postgres(baseUrl, options);
   await admin.unsafe(`create database ${name}`);
   await admin.end();
   const url = new URL(baseUrl);
@@ -13,7 +15,7 @@ export async function scratchDatabase(baseUrl: string | undefined) {
   return {
     url: url.toString(),
     drop: async () => {
-      const again = postgres(baseUrl, { max: 1, onnotice: () => {} });
+      const again = postgres(baseUrl, options);
       await again.unsafe(`drop database if exists ${name} with (force)`);
       await again.end();
     },
